@@ -1,0 +1,30 @@
+//! The one escape hatch every port shares: a failure of the infrastructure behind it.
+
+/// A boxed error from an adapter's framework, kept for logging its cause chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Infrastructure failure behind a port.
+///
+/// The HTTP adapter answers `Unavailable` with `503 Service Unavailable` plus `Retry-After`
+/// (the failure is transient: database down, pool exhausted, lock timeout, hashing pool
+/// saturated) and `Unexpected` with the fixed `500` body. Neither ever reaches a client's
+/// body; the source is logged with its chain.
+#[derive(Debug, thiserror::Error)]
+pub enum Infra {
+    #[error("a backing service is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("unexpected infrastructure failure")]
+    Unexpected(#[source] BoxError),
+}
+
+impl Infra {
+    /// Wraps any error as a transient outage.
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Self::Unavailable(e.into())
+    }
+
+    /// Wraps any error as an unexpected failure.
+    pub fn unexpected(e: impl Into<BoxError>) -> Self {
+        Self::Unexpected(e.into())
+    }
+}

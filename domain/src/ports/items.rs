@@ -1,0 +1,41 @@
+use async_trait::async_trait;
+
+use crate::{Infra, Item, ItemId, Listing, Page, UserId};
+
+/// Stores items.
+#[async_trait]
+pub trait ItemRepository: Send + Sync {
+    /// Stores a new item; its owner MUST exist.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn insert(&self, item: &Item) -> Result<(), Infra>;
+
+    /// The item with this id, if any.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn get(&self, id: ItemId) -> Result<Option<Item>, Infra>;
+
+    /// A page of items — all of them when `owner` is `None`, else only that owner's —
+    /// ordered by `created_at` descending with NULLs first, then by id; `count` counts the
+    /// same filter ignoring paging.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn list(&self, owner: Option<UserId>, page: Page) -> Result<Listing<Item>, Infra>;
+
+    /// Replaces the stored item (matched by id, and by `owner` too when given: the write
+    /// repeats the ownership condition, SECURITY.md AZ-02). Returns whether a row changed.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn update(&self, item: &Item, owner: Option<UserId>) -> Result<bool, Infra>;
+
+    /// Deletes the item (matched by id, and by `owner` too when given). Returns whether a
+    /// row was deleted.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn delete(&self, id: ItemId, owner: Option<UserId>) -> Result<bool, Infra>;
+}

@@ -1,0 +1,42 @@
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{
+    Infra,
+    throttle::{ThrottleKey, ThrottleRule, Verdict},
+};
+
+/// Counts attempts per key in fixed windows, in storage shared by every replica.
+#[async_trait]
+pub trait AttemptLimiter: Send + Sync {
+    /// Whether `key` is locked under `rule` at `now`, without counting anything: locked when
+    /// the current window already holds `rule.limit` events.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn check(
+        &self,
+        key: &ThrottleKey,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> Result<Verdict, Infra>;
+
+    /// Counts one event for `key` atomically (a new window starts when the last one has
+    /// ended) and returns the verdict for the event itself: `Throttled` when it is past
+    /// `rule.limit`.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn hit(
+        &self,
+        key: &ThrottleKey,
+        rule: &ThrottleRule,
+        now: OffsetDateTime,
+    ) -> Result<Verdict, Infra>;
+
+    /// Forgets every event of `key` (a successful login clears the account counter).
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra>;
+}

@@ -1,0 +1,104 @@
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+
+use crate::{EndReason, Infra, Session, SessionId, User, UserId, session::TokenHash};
+
+/// Which of a user's sessions to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndScope {
+    One(SessionId),
+    All,
+    AllExcept(SessionId),
+}
+
+/// One refresh request, as the store needs it.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    /// Hash of the presented refresh token.
+    pub presented: TokenHash,
+    /// Hash of its successor (derived from the presented token, so a benign duplicate
+    /// request computes the same one).
+    pub successor: TokenHash,
+    pub now: OffsetDateTime,
+    /// How long after a rotation a repeat of the parent is treated as a benign race.
+    pub grace: Duration,
+    /// Inactivity timeout of sessions.
+    pub idle_timeout: Duration,
+}
+
+/// What a rotation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// The presented token was unused: it is now used, the successor stored as its child,
+    /// and the session's `last_used_at` bumped.
+    Rotated(Session),
+    /// The presented token was rotated within the grace window and its successor is still
+    /// unused: nothing was written; the caller hands out the same successor again.
+    Repeated(Session),
+    /// Any other reuse of a used token: the session has been revoked with reason
+    /// `reuse_detected` and that revocation is committed.
+    ReuseDetected(Session),
+    /// Unknown token, or its session is revoked, past `not_after` or idle too long.
+    Invalid,
+}
+
+/// Stores sessions and their refresh-token families (SECURITY.md §2.2).
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session with its first refresh token.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn create(&self, session: &Session, first_token: &TokenHash) -> Result<(), Infra>;
+
+    /// One rotation step, atomic and serialised per session (a row lock on PostgreSQL, a
+    /// write lock on SQLite): of concurrent rotations of one token exactly one can return
+    /// `Rotated`, and a session never gets two children of one token.
+    ///
+    /// # Errors
+    /// MUST return `Infra::Unavailable` when the lock cannot be had in time; nothing is
+    /// written then.
+    async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, Infra>;
+
+    /// The session that issued this refresh token (used or not), if any.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn find_by_token(&self, token: &TokenHash) -> Result<Option<Session>, Infra>;
+
+    /// The user `user` together with their session `session` when it exists and belongs to
+    /// them — one indexed query per authenticated request (SECURITY.md TOK-13). `None` when
+    /// the user does not exist.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn load_principal(
+        &self,
+        user: UserId,
+        session: SessionId,
+    ) -> Result<Option<(User, Option<Session>)>, Infra>;
+
+    /// The user's live sessions at `now`, most recently used first.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn list_live(
+        &self,
+        user: UserId,
+        now: OffsetDateTime,
+        idle_timeout: Duration,
+    ) -> Result<Vec<Session>, Infra>;
+
+    /// Revokes the user's not-yet-revoked sessions in `scope` with `reason`; sessions of
+    /// other users are never touched. Returns how many sessions were revoked.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn end(
+        &self,
+        user: UserId,
+        scope: EndScope,
+        reason: EndReason,
+        now: OffsetDateTime,
+    ) -> Result<u64, Infra>;
+}
