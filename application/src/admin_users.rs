@@ -1,0 +1,185 @@
+//! Superuser administration of accounts (CONTRACT.md routes 6, 7, 13–15).
+
+use gatehouse_domain::{
+    Email, EndReason, FullName, Infra, Listing, Page, Password, SessionEnd, User, UserId,
+    ports::UserWriteError,
+};
+use tracing::info;
+
+use crate::{Gatehouse, Principal};
+
+/// An account created by a superuser (or the `create-superuser` command).
+#[derive(Debug)]
+pub struct NewUser {
+    pub email: Email,
+    pub password: Password,
+    pub full_name: Option<FullName>,
+    pub is_active: bool,
+    pub is_superuser: bool,
+}
+
+/// Changes to an account by a superuser; `None` leaves a field unchanged.
+#[derive(Debug, Default)]
+pub struct UserChanges {
+    pub email: Option<Email>,
+    pub password: Option<Password>,
+    pub is_active: Option<bool>,
+    pub is_superuser: Option<bool>,
+    pub full_name: Option<Option<FullName>>,
+}
+
+/// Why reading a user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadUserError {
+    /// A non-superuser asked for someone else (privilege before existence, D4).
+    #[error("not enough privileges")]
+    Forbidden,
+    #[error("user not found")]
+    NotFound,
+    #[error(transparent)]
+    Infra(#[from] Infra),
+}
+
+/// Why an administrative write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminUserError {
+    #[error("user not found")]
+    NotFound,
+    #[error("email taken")]
+    EmailTaken,
+    /// The change would leave no active superuser (CONTRACT.md §9j).
+    #[error("last active superuser")]
+    LastActiveSuperuser,
+    /// A superuser tried to delete their own account.
+    #[error("cannot delete oneself")]
+    DeleteSelf,
+    #[error(transparent)]
+    Infra(#[from] Infra),
+}
+
+impl From<UserWriteError> for AdminUserError {
+    fn from(e: UserWriteError) -> Self {
+        match e {
+            UserWriteError::EmailTaken => Self::EmailTaken,
+            UserWriteError::NotFound => Self::NotFound,
+            UserWriteError::LastActiveSuperuser => Self::LastActiveSuperuser,
+            UserWriteError::Infra(i) => Self::Infra(i),
+        }
+    }
+}
+
+impl Gatehouse {
+    /// A page of all users, newest first.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    pub async fn list_users(&self, page: Page) -> Result<Listing<User>, Infra> {
+        self.ports.users.list(page).await
+    }
+
+    /// Creates an account with the given flags.
+    ///
+    /// # Errors
+    /// `EmailTaken` when the address is registered in any case.
+    pub async fn create_user(&self, new: NewUser) -> Result<User, AdminUserError> {
+        let user = self
+            .create_account(
+                new.email,
+                &new.password,
+                new.full_name,
+                new.is_superuser,
+                new.is_active,
+            )
+            .await?;
+        info!(event = "user_created", user_id = %user.id, superuser = user.is_superuser);
+        Ok(user)
+    }
+
+    /// One user: one's own account, or any account for a superuser.
+    ///
+    /// # Errors
+    /// `Forbidden` for a non-superuser asking for another id (existing or not), then
+    /// `NotFound`.
+    pub async fn read_user(&self, me: &Principal, id: UserId) -> Result<User, ReadUserError> {
+        if id == me.user.id {
+            return Ok(me.user.clone());
+        }
+        if !me.user.is_superuser {
+            return Err(ReadUserError::Forbidden);
+        }
+        self.ports
+            .users
+            .get(id)
+            .await?
+            .ok_or(ReadUserError::NotFound)
+    }
+
+    /// Applies a superuser's changes. Setting a password or deactivating ends all the
+    /// user's sessions (CONTRACT.md §9f, §3.1).
+    ///
+    /// # Errors
+    /// `NotFound`, then `EmailTaken`, then `LastActiveSuperuser` (row unchanged).
+    pub async fn update_user(
+        &self,
+        admin: &Principal,
+        id: UserId,
+        changes: UserChanges,
+    ) -> Result<User, AdminUserError> {
+        let mut user = self
+            .ports
+            .users
+            .get(id)
+            .await?
+            .ok_or(AdminUserError::NotFound)?;
+        if let Some(email) = changes.email {
+            user.email = email;
+        }
+        if let Some(full_name) = changes.full_name {
+            user.full_name = full_name;
+        }
+        if let Some(is_active) = changes.is_active {
+            user.is_active = is_active;
+        }
+        if let Some(is_superuser) = changes.is_superuser {
+            user.is_superuser = is_superuser;
+        }
+        let sessions = if !user.is_active {
+            SessionEnd::All(EndReason::UserDisabled)
+        } else if changes.password.is_some() {
+            SessionEnd::All(EndReason::Admin)
+        } else {
+            SessionEnd::Keep
+        };
+        if let Some(password) = &changes.password {
+            user.hashed_password = self.ports.hasher.hash(password).await?;
+        }
+        self.ports.users.update(&user, sessions).await?;
+        info!(
+            event = "user_updated",
+            user_id = %user.id,
+            by = %admin.user.id,
+            active = user.is_active,
+            superuser = user.is_superuser,
+            password_set = changes.password.is_some()
+        );
+        Ok(user)
+    }
+
+    /// Deletes another account with its items and sessions.
+    ///
+    /// # Errors
+    /// `NotFound`, then `DeleteSelf`.
+    pub async fn delete_user(&self, admin: &Principal, id: UserId) -> Result<(), AdminUserError> {
+        if self.ports.users.get(id).await?.is_none() {
+            return Err(AdminUserError::NotFound);
+        }
+        if id == admin.user.id {
+            return Err(AdminUserError::DeleteSelf);
+        }
+        if !self.ports.users.delete(id).await? {
+            return Err(AdminUserError::NotFound);
+        }
+        info!(event = "user_deleted", user_id = %id, by = %admin.user.id);
+        Ok(())
+    }
+}

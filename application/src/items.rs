@@ -1,0 +1,112 @@
+//! Items and the owner-or-superuser rule (CONTRACT.md routes 16–20, SECURITY.md D4, AZ-02).
+
+use gatehouse_domain::{Infra, Item, ItemDescription, ItemId, ItemTitle, Listing, Page, UserId};
+use tracing::info;
+
+use crate::{Gatehouse, Principal};
+
+/// A new item; the owner is always the caller (`owner_id` in a body is ignored).
+#[derive(Debug)]
+pub struct NewItem {
+    pub title: ItemTitle,
+    pub description: Option<ItemDescription>,
+}
+
+/// Changes to an item; `None` leaves a field unchanged, `Some(None)` clears the description.
+#[derive(Debug, Default)]
+pub struct ItemChanges {
+    pub title: Option<ItemTitle>,
+    pub description: Option<Option<ItemDescription>>,
+}
+
+/// Why an item operation failed, in the contract's order: existence, then ownership.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    #[error("item not found")]
+    NotFound,
+    #[error("not enough permissions")]
+    NotOwner,
+    #[error(transparent)]
+    Infra(#[from] Infra),
+}
+
+impl Principal {
+    /// The owner filter for this caller: superusers see and change everything.
+    fn owner_scope(&self) -> Option<UserId> {
+        (!self.user.is_superuser).then_some(self.user.id)
+    }
+}
+
+impl Gatehouse {
+    /// The caller's items (all items for a superuser), newest first.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    pub async fn list_items(&self, me: &Principal, page: Page) -> Result<Listing<Item>, Infra> {
+        self.ports.items.list(me.owner_scope(), page).await
+    }
+
+    /// Creates an item owned by the caller.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    pub async fn create_item(&self, me: &Principal, new: NewItem) -> Result<Item, Infra> {
+        let item = Item {
+            id: ItemId::random(),
+            title: new.title,
+            description: new.description,
+            owner_id: me.user.id,
+            created_at: Some(self.ports.clock.now()),
+        };
+        self.ports.items.insert(&item).await?;
+        Ok(item)
+    }
+
+    /// One item the caller may see.
+    ///
+    /// # Errors
+    /// `NotFound`, then `NotOwner`.
+    pub async fn read_item(&self, me: &Principal, id: ItemId) -> Result<Item, ItemError> {
+        let item = self.ports.items.get(id).await?.ok_or(ItemError::NotFound)?;
+        if me.owner_scope().is_some_and(|owner| owner != item.owner_id) {
+            info!(event = "authorization_denied", user_id = %me.user.id, item_id = %id, reason = "not_owner");
+            return Err(ItemError::NotOwner);
+        }
+        Ok(item)
+    }
+
+    /// Applies the present fields to an item the caller may change.
+    ///
+    /// # Errors
+    /// `NotFound`, then `NotOwner`.
+    pub async fn update_item(
+        &self,
+        me: &Principal,
+        id: ItemId,
+        changes: ItemChanges,
+    ) -> Result<Item, ItemError> {
+        let mut item = self.read_item(me, id).await?;
+        if let Some(title) = changes.title {
+            item.title = title;
+        }
+        if let Some(description) = changes.description {
+            item.description = description;
+        }
+        if !self.ports.items.update(&item, me.owner_scope()).await? {
+            return Err(ItemError::NotFound);
+        }
+        Ok(item)
+    }
+
+    /// Deletes an item the caller may change.
+    ///
+    /// # Errors
+    /// `NotFound`, then `NotOwner`.
+    pub async fn delete_item(&self, me: &Principal, id: ItemId) -> Result<(), ItemError> {
+        self.read_item(me, id).await?;
+        if !self.ports.items.delete(id, me.owner_scope()).await? {
+            return Err(ItemError::NotFound);
+        }
+        Ok(())
+    }
+}

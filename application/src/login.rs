@@ -1,0 +1,140 @@
+//! Password login: throttling, constant-time verification, transparent re-hash, and a new
+//! session with its first refresh token.
+
+use gatehouse_domain::{
+    EmailKey, Infra, Password, Secret, Session, SessionId, User,
+    ports::{AccessClaims, IssuedAccessToken},
+    throttle::ThrottleKey,
+};
+use tracing::{info, warn};
+
+use crate::{Client, Gatehouse, throttling::Throttled};
+
+/// What a successful login or refresh hands to the client.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub access: IssuedAccessToken,
+    pub refresh: Secret,
+}
+
+/// Why a login failed (CONTRACT.md route 1).
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Throttled(#[from] Throttled),
+    /// Unknown email or wrong password: one answer for both (EN-01).
+    #[error("incorrect email or password")]
+    IncorrectCredentials,
+    /// Correct password, deactivated account.
+    #[error("inactive user")]
+    Inactive,
+    #[error(transparent)]
+    Infra(#[from] Infra),
+}
+
+impl Gatehouse {
+    /// Logs in with an email and password and opens a session.
+    ///
+    /// # Errors
+    /// `Throttled` before any hashing when the account or the client IP is locked;
+    /// `IncorrectCredentials` for an unknown email or a wrong password, after the same work
+    /// in both cases; `Inactive` for a deactivated account with the right password.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &Password,
+        client: &Client,
+    ) -> Result<TokenPair, LoginError> {
+        let now = self.ports.clock.now();
+        let rules = self.policy.throttle;
+        let key = EmailKey::of(username);
+        let account = ThrottleKey::new("login:account", key.as_str());
+        let ip = ThrottleKey::new("login:ip", client.ip_subject());
+        self.throttle_hit(&ip, &rules.login_ip, now).await?;
+        self.throttle_check(&account, &rules.login_account, now)
+            .await?;
+
+        let user = self.ports.users.find_by_email(&key).await?;
+        let verdict = self
+            .ports
+            .hasher
+            .verify(password, user.as_ref().map(|u| &u.hashed_password))
+            .await?;
+        let user = match user {
+            Some(user) if verdict.matches => user,
+            _ => {
+                self.ports
+                    .limiter
+                    .hit(&account, &rules.login_account, now)
+                    .await?;
+                info!(
+                    event = "login_failed",
+                    user_id = user.as_ref().map(|u| u.id.to_string()),
+                    ip = client.ip.as_deref(),
+                    user_agent = client.user_agent.as_deref(),
+                    outcome = "incorrect_credentials"
+                );
+                return Err(LoginError::IncorrectCredentials);
+            }
+        };
+        if !user.is_active {
+            info!(event = "login_failed", user_id = %user.id, ip = client.ip.as_deref(), outcome = "inactive");
+            return Err(LoginError::Inactive);
+        }
+        self.ports.limiter.clear(&account).await?;
+        if verdict.needs_rehash {
+            self.upgrade_hash(&user, password).await;
+        }
+        let pair = self.open_session(&user, client).await?;
+        info!(event = "login_succeeded", user_id = %user.id, ip = client.ip.as_deref(), user_agent = client.user_agent.as_deref(), outcome = "success");
+        Ok(pair)
+    }
+
+    /// Stores a hash with the current parameters; a failure never fails the login (PW-04).
+    async fn upgrade_hash(&self, user: &User, password: &Password) {
+        let result = match self.ports.hasher.hash(password).await {
+            Ok(new) => {
+                self.ports
+                    .users
+                    .upgrade_hash(user.id, &user.hashed_password, &new)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => info!(event = "password_hash_upgraded", user_id = %user.id),
+            Err(e) => warn!(event = "password_hash_upgrade_failed", user_id = %user.id, error = %e),
+        }
+    }
+
+    /// Creates a session for `user` and issues its first token pair.
+    async fn open_session(&self, user: &User, client: &Client) -> Result<TokenPair, Infra> {
+        let now = self.ports.clock.now();
+        let refresh = self.ports.opaque_tokens.generate();
+        let digest = self
+            .ports
+            .opaque_tokens
+            .digest(refresh.expose())
+            .ok_or_else(|| Infra::unexpected("generated refresh token failed its own format"))?;
+        let session = Session {
+            id: SessionId::random(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            not_after: now + self.policy.session_lifetime,
+            revoked_at: None,
+            revoked_reason: None,
+            user_agent: client.user_agent.clone(),
+            ip: client.ip.clone(),
+        };
+        self.ports.sessions.create(&session, &digest).await?;
+        let access = self.ports.access_tokens.issue(
+            AccessClaims {
+                user: user.id,
+                session: session.id,
+            },
+            now,
+        )?;
+        Ok(TokenPair { access, refresh })
+    }
+}

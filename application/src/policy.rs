@@ -1,0 +1,61 @@
+//! The tunable rules: session lifetimes, the refresh grace window, throttle limits.
+
+use gatehouse_domain::throttle::ThrottleRule;
+use time::Duration;
+
+/// Rules the use cases apply; built from configuration by the composition root.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Absolute lifetime of a session (RT-07, our choice 30 days).
+    pub session_lifetime: Duration,
+    /// A session unused for this long ends (RT-07, our choice 7 days).
+    pub session_idle_timeout: Duration,
+    /// A refresh token reused this soon after its rotation gets the same successor (D14).
+    pub refresh_grace: Duration,
+    /// Lifetime of password-reset tokens (CONTRACT.md §9f, default 1 hour).
+    pub reset_token_lifetime: Duration,
+    pub throttle: ThrottlePolicy,
+}
+
+/// Throttle limits per route family (CONTRACT.md §9c, SECURITY.md RL-01/RL-02).
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottlePolicy {
+    /// Failed logins per account identifier.
+    pub login_account: ThrottleRule,
+    /// Login attempts per client IP.
+    pub login_ip: ThrottleRule,
+    /// Signup attempts per client IP.
+    pub signup_ip: ThrottleRule,
+    /// Recovery requests per client IP.
+    pub recovery_ip: ThrottleRule,
+    /// Recovery requests per target address.
+    pub recovery_email: ThrottleRule,
+    /// Invalid reset tokens per client IP.
+    pub reset_ip: ThrottleRule,
+    /// Invalid refresh tokens per client IP.
+    pub refresh_ip: ThrottleRule,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let rule = |limit, seconds| ThrottleRule {
+            limit,
+            window: Duration::seconds(seconds),
+        };
+        Self {
+            session_lifetime: Duration::days(30),
+            session_idle_timeout: Duration::days(7),
+            refresh_grace: Duration::seconds(10),
+            reset_token_lifetime: Duration::hours(1),
+            throttle: ThrottlePolicy {
+                login_account: rule(5, 900),
+                login_ip: rule(20, 60),
+                signup_ip: rule(10, 3600),
+                recovery_ip: rule(10, 3600),
+                recovery_email: rule(3, 3600),
+                reset_ip: rule(20, 3600),
+                refresh_ip: rule(30, 60),
+            },
+        }
+    }
+}
