@@ -1,1 +1,89 @@
-//! placeholder
+//! In-memory implementations of every Gatehouse port that stores state, plus the test
+//! doubles for time and mail. They honour the SQL adapters' contract exactly (the
+//! contract suite in `gatehouse-tests` runs against both), so use-case tests wired with
+//! them say something true about production.
+//!
+//! All stored state lives in one struct behind one [`std::sync::Mutex`], held only across
+//! synchronous code: every port method is therefore atomic, and the ports see each other's
+//! data the way tables do (a session lookup joins users, a user delete cascades).
+
+mod clock;
+mod items;
+mod limiter;
+mod listing;
+mod mailer;
+mod readiness;
+mod reset_tokens;
+mod sessions;
+mod state;
+mod users;
+
+use std::sync::Arc;
+
+use gatehouse_domain::ports::{
+    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionStore, SystemClock,
+    UserRepository,
+};
+
+pub use clock::ManualClock;
+pub use mailer::RecordingMailer;
+
+use state::Shared;
+
+/// One in-memory database: every accessor hands out a port over the same shared state.
+#[derive(Clone)]
+pub struct MemoryStore {
+    shared: Shared,
+}
+
+impl MemoryStore {
+    /// An empty store whose clock-less writes (user updates ending sessions) are stamped
+    /// with the system time.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty store that stamps clock-less writes with `clock`, so tests driving a
+    /// [`ManualClock`] see revocation times on the same timeline as everything else.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            shared: Shared::new(clock),
+        }
+    }
+
+    /// The user accounts.
+    pub fn users(&self) -> Arc<dyn UserRepository> {
+        Arc::new(users::MemoryUsers(self.shared.clone()))
+    }
+
+    /// The items.
+    pub fn items(&self) -> Arc<dyn ItemRepository> {
+        Arc::new(items::MemoryItems(self.shared.clone()))
+    }
+
+    /// The sessions and their refresh-token families.
+    pub fn sessions(&self) -> Arc<dyn SessionStore> {
+        Arc::new(sessions::MemorySessions(self.shared.clone()))
+    }
+
+    /// The password-reset tokens.
+    pub fn reset_tokens(&self) -> Arc<dyn ResetTokenStore> {
+        Arc::new(reset_tokens::MemoryResetTokens(self.shared.clone()))
+    }
+
+    /// The throttling counters.
+    pub fn limiter(&self) -> Arc<dyn AttemptLimiter> {
+        Arc::new(limiter::MemoryLimiter(self.shared.clone()))
+    }
+
+    /// Readiness of this store: always ready, there is nothing to reach or migrate.
+    pub fn readiness(&self) -> Arc<dyn Readiness> {
+        Arc::new(readiness::AlwaysReady)
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
