@@ -1,0 +1,481 @@
+//! Contract of `UserRepository`: email-key uniqueness, the last-superuser guard, what an
+//! update does to sessions and reset tokens, compare-and-set re-hashing, cascading
+//! deletes, and the shared list order.
+
+use gatehouse_domain::ports::{Redemption, UserWriteError};
+use gatehouse_domain::session::TokenHash;
+use gatehouse_domain::{
+    Email, EmailKey, EndReason, Item, Page, Session, SessionEnd, SessionId, User, UserId,
+};
+use time::Duration;
+use uuid::Uuid;
+
+use super::backend::Stores;
+use super::fixtures::{T0, hash, item, login, store, stored_session, superuser, token, user};
+use super::listing::{assert_pages, insertion_order, listing_order};
+
+pub async fn insert_then_get_returns_the_user_as_stored(s: Stores) {
+    let full = user("Ada.Lovelace@Example.com");
+    let sparse = User {
+        full_name: None,
+        created_at: None,
+        is_active: false,
+        ..user("legacy@example.com")
+    };
+    s.users.insert(&full).await.unwrap();
+    s.users.insert(&sparse).await.unwrap();
+
+    assert_eq!(s.users.get(full.id).await.unwrap(), Some(full.clone()));
+    assert_eq!(s.users.get(sparse.id).await.unwrap(), Some(sparse));
+    assert_eq!(
+        full.email.as_str(),
+        "Ada.Lovelace@example.com",
+        "the local part is kept as given"
+    );
+}
+
+pub async fn get_of_an_unknown_id_is_none(s: Stores) {
+    store(&s, user("someone@example.com")).await;
+
+    assert_eq!(s.users.get(UserId::random()).await.unwrap(), None);
+}
+
+pub async fn find_by_email_matches_any_case_of_the_address(s: Stores) {
+    let alice = store(&s, user("Alice.Smith@example.com")).await;
+
+    let found = s
+        .users
+        .find_by_email(&EmailKey::of("  ALICE.SMITH@EXAMPLE.COM "))
+        .await
+        .unwrap();
+    assert_eq!(found, Some(alice));
+    let missing = s
+        .users
+        .find_by_email(&EmailKey::of("bob@example.com"))
+        .await;
+    assert_eq!(missing.unwrap(), None);
+}
+
+pub async fn insert_refuses_a_case_variant_of_a_taken_email(s: Stores) {
+    store(&s, user("alice@example.com")).await;
+
+    let variant = user("ALICE@Example.com");
+    let refused = s.users.insert(&variant).await;
+
+    assert!(
+        matches!(refused, Err(UserWriteError::EmailTaken)),
+        "{refused:?}"
+    );
+    assert_eq!(s.users.get(variant.id).await.unwrap(), None);
+}
+
+/// Builds the `n`th case variant of `local@example.com` (bit i of `n` upper-cases letter i).
+fn case_variant(local: &str, n: usize) -> String {
+    let local: String = local
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if n >> i & 1 == 1 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{local}@example.com")
+}
+
+pub async fn concurrent_inserts_of_case_variants_admit_exactly_one(s: Stores) {
+    let tasks: Vec<_> = (0..50)
+        .map(|n| {
+            let users = s.users.clone();
+            let candidate = user(&case_variant("concurrency", n));
+            tokio::spawn(async move { users.insert(&candidate).await })
+        })
+        .collect();
+
+    let mut admitted = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => admitted += 1,
+            Err(UserWriteError::EmailTaken) => {}
+            Err(other) => panic!("a losing insert must be EmailTaken, got {other:?}"),
+        }
+    }
+    assert_eq!(admitted, 1);
+    let (_, count) = list_ids(&s, Page::default()).await;
+    assert_eq!(count, 1);
+}
+
+pub async fn update_replaces_every_field(s: Stores) {
+    let original = store(&s, user("before@example.com")).await;
+
+    let changed = User {
+        email: Email::parse("after@example.com").unwrap(),
+        is_active: false,
+        is_superuser: true,
+        full_name: None,
+        hashed_password: hash("changed"),
+        ..original.clone()
+    };
+    s.users.update(&changed, SessionEnd::Keep).await.unwrap();
+
+    assert_eq!(s.users.get(original.id).await.unwrap(), Some(changed));
+    let by_old = s.users.find_by_email(&original.email.key()).await;
+    assert_eq!(by_old.unwrap(), None);
+}
+
+pub async fn update_of_an_unknown_user_is_not_found(s: Stores) {
+    let ghost = user("ghost@example.com");
+
+    let refused = s.users.update(&ghost, SessionEnd::Keep).await;
+
+    assert!(
+        matches!(refused, Err(UserWriteError::NotFound)),
+        "{refused:?}"
+    );
+    assert_eq!(s.users.get(ghost.id).await.unwrap(), None);
+}
+
+pub async fn update_refuses_an_email_held_by_another_user(s: Stores) {
+    store(&s, user("alice@example.com")).await;
+    let bob = store(&s, user("bob@example.com")).await;
+
+    let taking = User {
+        email: Email::parse("Alice@EXAMPLE.com").unwrap(),
+        full_name: None,
+        ..bob.clone()
+    };
+    let refused = s.users.update(&taking, SessionEnd::Keep).await;
+
+    assert!(
+        matches!(refused, Err(UserWriteError::EmailTaken)),
+        "{refused:?}"
+    );
+    assert_eq!(s.users.get(bob.id).await.unwrap(), Some(bob));
+}
+
+pub async fn update_may_change_the_case_of_the_users_own_email(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await;
+
+    let recased = User {
+        email: Email::parse("ALICE@example.com").unwrap(),
+        ..alice
+    };
+    s.users.update(&recased, SessionEnd::Keep).await.unwrap();
+
+    assert_eq!(s.users.get(recased.id).await.unwrap(), Some(recased));
+}
+
+pub async fn update_refuses_to_demote_the_last_active_superuser(s: Stores) {
+    let admin = store(&s, superuser("admin@example.com")).await;
+    store(
+        &s,
+        User {
+            is_active: false,
+            ..superuser("retired@example.com")
+        },
+    )
+    .await;
+    let (session, _) = login(&s, admin.id, T0).await;
+
+    for demoted in [
+        User {
+            is_superuser: false,
+            ..admin.clone()
+        },
+        User {
+            is_active: false,
+            ..admin.clone()
+        },
+    ] {
+        let ending = SessionEnd::All(EndReason::UserDisabled);
+        let refused = s.users.update(&demoted, ending).await;
+
+        assert!(
+            matches!(refused, Err(UserWriteError::LastActiveSuperuser)),
+            "{refused:?}"
+        );
+        assert_eq!(s.users.get(admin.id).await.unwrap(), Some(admin.clone()));
+        let kept = stored_session(&s, admin.id, session.id).await;
+        assert_eq!(kept.revoked_at, None, "a refused update ends no session");
+    }
+}
+
+pub async fn update_may_demote_a_superuser_while_another_active_one_remains(s: Stores) {
+    let first = store(&s, superuser("first@example.com")).await;
+    let second = store(&s, superuser("second@example.com")).await;
+
+    let demoted = User {
+        is_superuser: false,
+        ..first
+    };
+    s.users.update(&demoted, SessionEnd::Keep).await.unwrap();
+    let deactivated = User {
+        is_active: false,
+        ..second.clone()
+    };
+    let refused = s.users.update(&deactivated, SessionEnd::Keep).await;
+
+    assert_eq!(s.users.get(demoted.id).await.unwrap(), Some(demoted));
+    assert!(
+        matches!(refused, Err(UserWriteError::LastActiveSuperuser)),
+        "{refused:?}"
+    );
+    assert_eq!(s.users.get(second.id).await.unwrap(), Some(second));
+}
+
+pub async fn the_superuser_guard_ignores_updates_that_demote_no_active_superuser(s: Stores) {
+    let plain = store(&s, user("plain@example.com")).await;
+    let dormant = store(
+        &s,
+        User {
+            is_active: false,
+            ..superuser("dormant@example.com")
+        },
+    )
+    .await;
+
+    let renamed = User {
+        full_name: None,
+        ..plain
+    };
+    s.users.update(&renamed, SessionEnd::Keep).await.unwrap();
+    let dormant_demoted = User {
+        is_superuser: false,
+        ..dormant
+    };
+    s.users
+        .update(&dormant_demoted, SessionEnd::Keep)
+        .await
+        .unwrap();
+
+    assert_eq!(s.users.get(renamed.id).await.unwrap(), Some(renamed));
+    let stored = s.users.get(dormant_demoted.id).await.unwrap();
+    assert_eq!(stored, Some(dormant_demoted));
+}
+
+/// Two users with two sessions each; updates `alice` (unchanged) with `ending` and
+/// returns, per session, whether it is still unrevoked and its reason otherwise.
+async fn sessions_after_update(
+    s: &Stores,
+    ending: impl FnOnce(&[SessionId]) -> SessionEnd,
+) -> Vec<(bool, Option<EndReason>)> {
+    let alice = store(s, user("alice@example.com")).await;
+    let bob = store(s, user("bob@example.com")).await;
+    let mut opened = Vec::new();
+    for owner in [alice.id, alice.id, bob.id, bob.id] {
+        opened.push((owner, login(s, owner, T0).await.0.id));
+    }
+    let alices: Vec<_> = opened.iter().take(2).map(|(_, id)| *id).collect();
+
+    s.users.update(&alice, ending(&alices)).await.unwrap();
+
+    let mut states = Vec::new();
+    for (owner, id) in opened {
+        let session = stored_session(s, owner, id).await;
+        states.push((session.revoked_at.is_none(), session.revoked_reason));
+    }
+    states
+}
+
+pub async fn update_ending_all_sessions_revokes_every_session_of_that_user_only(s: Stores) {
+    let states = sessions_after_update(&s, |_| SessionEnd::All(EndReason::UserDisabled)).await;
+
+    let ended = (false, Some(EndReason::UserDisabled));
+    assert_eq!(states, [ended, ended, (true, None), (true, None)]);
+}
+
+pub async fn update_ending_all_but_one_session_keeps_that_session(s: Stores) {
+    let states = sessions_after_update(&s, |alices| {
+        SessionEnd::AllExcept(alices[0], EndReason::PasswordChange)
+    })
+    .await;
+
+    let ended = (false, Some(EndReason::PasswordChange));
+    assert_eq!(states, [(true, None), ended, (true, None), (true, None)]);
+}
+
+pub async fn update_keeping_sessions_leaves_them_alive(s: Stores) {
+    let states = sessions_after_update(&s, |_| SessionEnd::Keep).await;
+
+    assert_eq!(states, [(true, None); 4]);
+}
+
+/// Issues a reset token to a stored user, updates the user through `change`, and tells
+/// what the token checks as afterwards.
+async fn reset_token_after_update(s: &Stores, change: impl FnOnce(User) -> User) -> Redemption {
+    let alice = store(s, user("alice@example.com")).await;
+    let reset = token();
+    let expires = T0 + Duration::hours(1);
+    s.reset_tokens
+        .issue(alice.id, &reset, expires)
+        .await
+        .unwrap();
+
+    s.users
+        .update(&change(alice), SessionEnd::Keep)
+        .await
+        .unwrap();
+
+    s.reset_tokens.check(&reset, T0).await.unwrap()
+}
+
+pub async fn update_that_changes_the_password_hash_voids_reset_tokens(s: Stores) {
+    let after = reset_token_after_update(&s, |u| User {
+        hashed_password: hash("changed"),
+        ..u
+    })
+    .await;
+
+    assert_eq!(after, Redemption::Invalid);
+}
+
+pub async fn update_that_keeps_the_password_hash_keeps_reset_tokens(s: Stores) {
+    let mut id = None;
+    let after = reset_token_after_update(&s, |u| {
+        id = Some(u.id);
+        User {
+            full_name: None,
+            ..u
+        }
+    })
+    .await;
+
+    assert_eq!(after, Redemption::Done(id.unwrap()));
+}
+
+pub async fn upgrade_hash_replaces_the_hash_only_while_it_is_unchanged(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await;
+
+    s.users
+        .upgrade_hash(alice.id, &hash("stale"), &hash("lost-race"))
+        .await
+        .unwrap();
+    let unchanged = s.users.get(alice.id).await.unwrap().unwrap();
+    s.users
+        .upgrade_hash(alice.id, &hash("original"), &hash("upgraded"))
+        .await
+        .unwrap();
+    let upgraded = s.users.get(alice.id).await.unwrap().unwrap();
+    s.users
+        .upgrade_hash(UserId::random(), &hash("original"), &hash("upgraded"))
+        .await
+        .unwrap();
+
+    assert_eq!(unchanged.hashed_password, hash("original"));
+    assert_eq!(
+        upgraded,
+        User {
+            hashed_password: hash("upgraded"),
+            ..alice
+        }
+    );
+}
+
+/// Everything a user can own, stored.
+struct Account {
+    user: User,
+    item: Item,
+    session: Session,
+    refresh: TokenHash,
+    reset: TokenHash,
+}
+
+async fn account(s: &Stores, email: &str) -> Account {
+    let user = store(s, user(email)).await;
+    let item = item(user.id);
+    s.items.insert(&item).await.unwrap();
+    let (session, refresh) = login(s, user.id, T0).await;
+    let reset = token();
+    let expires = T0 + Duration::hours(1);
+    s.reset_tokens
+        .issue(user.id, &reset, expires)
+        .await
+        .unwrap();
+    Account {
+        user,
+        item,
+        session,
+        refresh,
+        reset,
+    }
+}
+
+pub async fn delete_removes_the_user_with_items_sessions_and_tokens(s: Stores) {
+    let gone = account(&s, "alice@example.com").await;
+    let kept = account(&s, "bob@example.com").await;
+
+    assert!(s.users.delete(gone.user.id).await.unwrap());
+
+    assert_eq!(s.users.get(gone.user.id).await.unwrap(), None);
+    let by_email = s.users.find_by_email(&gone.user.email.key()).await;
+    assert_eq!(by_email.unwrap(), None);
+    assert_eq!(s.items.get(gone.item.id).await.unwrap(), None);
+    assert_eq!(s.sessions.find_by_token(&gone.refresh).await.unwrap(), None);
+    let principal = s.sessions.load_principal(gone.user.id, gone.session.id);
+    assert_eq!(principal.await.unwrap(), None);
+    let reset = s.reset_tokens.check(&gone.reset, T0).await.unwrap();
+    assert_eq!(reset, Redemption::Invalid);
+
+    assert_eq!(
+        s.users.get(kept.user.id).await.unwrap(),
+        Some(kept.user.clone())
+    );
+    assert_eq!(s.items.get(kept.item.id).await.unwrap(), Some(kept.item));
+    let session = s.sessions.find_by_token(&kept.refresh).await.unwrap();
+    assert_eq!(session, Some(kept.session));
+    let reset = s.reset_tokens.check(&kept.reset, T0).await.unwrap();
+    assert_eq!(reset, Redemption::Done(kept.user.id));
+}
+
+pub async fn delete_frees_the_email_for_a_new_account(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await;
+
+    assert!(s.users.delete(alice.id).await.unwrap());
+
+    store(&s, user("ALICE@example.com")).await;
+}
+
+pub async fn delete_of_an_unknown_user_returns_false(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await;
+
+    assert!(!s.users.delete(UserId::random()).await.unwrap());
+    assert!(s.users.delete(alice.id).await.unwrap());
+    assert!(!s.users.delete(alice.id).await.unwrap());
+}
+
+/// Stores one user per row of [`insertion_order`], with the row's id and creation time.
+async fn store_listing_rows(s: &Stores) {
+    for (n, (id, created_at)) in insertion_order().into_iter().enumerate() {
+        let row = User {
+            id: UserId::from_uuid(id),
+            created_at,
+            ..user(&format!("user{n}@example.com"))
+        };
+        store(s, row).await;
+    }
+}
+
+/// The ids of the listed page and the count.
+async fn list_ids(s: &Stores, page: Page) -> (Vec<Uuid>, u64) {
+    let listed = s.users.list(page).await.unwrap();
+    let ids = listed.data.iter().map(|u| u.id.as_uuid()).collect();
+    (ids, listed.count)
+}
+
+pub async fn list_orders_newest_first_with_missing_dates_first_and_ties_by_id(s: Stores) {
+    store_listing_rows(&s).await;
+
+    let (ids, _) = list_ids(&s, Page::default()).await;
+
+    let expected: Vec<_> = listing_order().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, expected);
+}
+
+pub async fn list_pages_while_counting_every_user(s: Stores) {
+    store_listing_rows(&s).await;
+    let expected: Vec<_> = listing_order().into_iter().map(|(id, _)| id).collect();
+
+    assert_pages(&expected, |page| list_ids(&s, page)).await;
+}
