@@ -92,6 +92,7 @@ impl Gatehouse {
             )
             .await?;
         info!(event = "user_created", user_id = %user.id, superuser = user.is_superuser);
+        self.announce_account(&user.email).await;
         Ok(user)
     }
 

@@ -15,6 +15,10 @@ pub struct Policy {
     /// Lifetime of password-reset tokens (CONTRACT.md §9f, default 1 hour).
     pub reset_token_lifetime: Duration,
     pub throttle: ThrottlePolicy,
+    /// Base of links in emails (`FRONTEND_HOST`, no trailing slash).
+    pub frontend_host: String,
+    /// Used in email subjects and bodies (`PROJECT_NAME`).
+    pub project_name: String,
 }
 
 /// Throttle limits per route family (CONTRACT.md §9c, SECURITY.md RL-01/RL-02).
@@ -56,6 +60,8 @@ impl Default for Policy {
                 reset_ip: rule(20, 3600),
                 refresh_ip: rule(30, 60),
             },
+            frontend_host: "http://localhost:5173".to_owned(),
+            project_name: "Gatehouse".to_owned(),
         }
     }
 }

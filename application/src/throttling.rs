@@ -80,4 +80,10 @@ macro_rules! throttled_errors {
     )*};
 }
 
-throttled_errors!(crate::LoginError, crate::SignupError, crate::RefreshError,);
+throttled_errors!(
+    crate::LoginError,
+    crate::SignupError,
+    crate::RefreshError,
+    crate::RecoveryError,
+    crate::ResetError,
+);
