@@ -41,3 +41,22 @@ impl Clock for ManualClock {
         *self.reading()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_clock_moves_only_when_told() {
+        let start = datetime!(2026-01-01 00:00 UTC);
+        let clock = ManualClock::new(start);
+        assert_eq!(clock.now(), start);
+
+        clock.advance(Duration::minutes(90));
+        assert_eq!(clock.now(), start + Duration::minutes(90));
+
+        clock.set(start);
+        assert_eq!(clock.now(), start);
+    }
+}

@@ -60,3 +60,30 @@ impl Mailer for RecordingMailer {
             .push(email);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_domain::Email;
+
+    fn message(subject: &str) -> OutgoingEmail {
+        OutgoingEmail {
+            to: Email::unchecked("alice@example.com"),
+            subject: subject.to_owned(),
+            html: String::new(),
+            text: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_are_kept_in_order_even_when_mail_is_disabled() {
+        let mailer = RecordingMailer::disabled();
+
+        mailer.send(message("first")).await;
+        mailer.send(message("second")).await;
+
+        assert!(!mailer.is_enabled());
+        assert_eq!(mailer.sent(), [message("first"), message("second")]);
+        assert!(RecordingMailer::new().is_enabled());
+    }
+}

@@ -2,7 +2,6 @@
 //! once over a [`backend::Backend`] and stamped out as one `#[tokio::test]` per backend ×
 //! contract test, so the memory and SQL adapters are held to the same rules.
 
-#[macro_use]
 mod backend;
 mod fixtures;
 mod items;

@@ -42,6 +42,7 @@ pub async fn get_of_an_unknown_id_is_none(s: Stores) {
 
 pub async fn find_by_email_matches_any_case_of_the_address(s: Stores) {
     let alice = store(&s, user("Alice.Smith@example.com")).await;
+    let unicode = store(&s, user("Ünïcode@Exämple.com")).await;
 
     let found = s
         .users
@@ -49,6 +50,12 @@ pub async fn find_by_email_matches_any_case_of_the_address(s: Stores) {
         .await
         .unwrap();
     assert_eq!(found, Some(alice));
+    let found = s
+        .users
+        .find_by_email(&EmailKey::of("üNÏCODE@EXÄMPLE.COM"))
+        .await
+        .unwrap();
+    assert_eq!(found, Some(unicode), "case folding is not ASCII-only");
     let missing = s
         .users
         .find_by_email(&EmailKey::of("bob@example.com"))
