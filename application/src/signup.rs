@@ -27,6 +27,15 @@ pub enum SignupError {
     Infra(#[from] Infra),
 }
 
+impl From<UserWriteError> for SignupError {
+    fn from(e: UserWriteError) -> Self {
+        match e {
+            UserWriteError::EmailTaken => Self::EmailTaken,
+            other => Self::Infra(infra_of(other)),
+        }
+    }
+}
+
 impl Gatehouse {
     /// Registers an active, non-superuser account. No session, no email.
     ///
@@ -39,13 +48,25 @@ impl Gatehouse {
             .await?;
         let user = self
             .create_account(form.email, &form.password, form.full_name, false, true)
-            .await
-            .map_err(|e| match e {
-                UserWriteError::EmailTaken => SignupError::EmailTaken,
-                other => SignupError::Infra(infra_of(other)),
-            })?;
+            .await?;
         info!(event = "signup", user_id = %user.id, ip = client.ip.as_deref());
         Ok(user)
+    }
+
+    /// The development-only private route: an active user with the address stored as
+    /// given and no password rule (CONTRACT.md route 23).
+    ///
+    /// # Errors
+    /// `EmailTaken` for a registered address (in any case).
+    pub async fn create_private_user(
+        &self,
+        email: Email,
+        password: &Password,
+        full_name: FullName,
+    ) -> Result<User, SignupError> {
+        self.create_account(email, password, Some(full_name), false, true)
+            .await
+            .map_err(SignupError::from)
     }
 
     /// Hashes the password and stores a new account. Checks the address first so that a

@@ -25,5 +25,5 @@ pub use page::{Listing, Page};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use secret::Secret;
 pub use session::{EndReason, Session, SessionEnd};
-pub use text::{FullName, ItemDescription, ItemTitle, TextError};
+pub use text::{FullName, ItemDescription, ItemTitle, TextError, check as check_text};
 pub use user::User;

@@ -12,8 +12,12 @@ pub enum TextError {
     ContainsNul,
 }
 
-/// Checks a length in code points between `min` and `max` and the NUL rule.
-fn check(raw: &str, min: usize, max: usize) -> Result<(), TextError> {
+/// Checks a length in code points between `min` and `max` and the NUL rule; for text
+/// that has no value object of its own (the development-only private route's email).
+///
+/// # Errors
+/// `TooShort`, `TooLong` or `ContainsNul`.
+pub fn check(raw: &str, min: usize, max: usize) -> Result<(), TextError> {
     let length = raw.chars().count();
     if length < min {
         return Err(TextError::TooShort { min });

@@ -1,1 +1,46 @@
-//! placeholder
+//! Gatehouse's HTTP front end: the FastAPI template's contract (CONTRACT.md) plus the
+//! hardened `/auth` endpoints, on poem-openapi. This crate knows the application's use
+//! cases and the domain's types; it never touches storage or token formats.
+
+mod api;
+mod client;
+mod config;
+mod dto;
+mod errors;
+mod extract;
+mod middleware;
+mod openapi;
+mod problem;
+mod routing;
+mod timestamp;
+mod validation;
+
+use std::sync::Arc;
+
+use gatehouse_application::Gatehouse;
+use poem::{EndpointExt, IntoResponse, endpoint::BoxEndpoint, middleware::CatchPanic};
+
+pub use client::client_ip;
+pub use config::{HttpConfig, IpNet};
+pub use openapi::document as openapi_document;
+pub use routing::{RouteSpec, table as route_table};
+
+/// The whole HTTP application for `app` under `config`, ready for `poem::Server`.
+pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {
+    let built = openapi::build(&config);
+    let routes = routing::table(&config);
+    let config = Arc::new(config);
+    built
+        .endpoint
+        .with(routing::Routing::new(routes))
+        .with(middleware::BodyLimit::new(config.max_body_bytes))
+        .with(middleware::Cors::new(config.cors_origins.clone()))
+        .with(middleware::Envelope::new(config.request_timeout))
+        .with(CatchPanic::new().with_handler(|_| {
+            tracing::error!("a request handler panicked");
+            problem::ApiError::internal().into_response()
+        }))
+        .data(app)
+        .data(config)
+        .boxed()
+}

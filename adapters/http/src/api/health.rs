@@ -1,0 +1,88 @@
+//! Tag `health`: liveness, readiness (CONTRACT.md §9h) and the JWKS document (§10).
+
+use gatehouse_domain::ports::PublicKey;
+use poem::http::StatusCode;
+use poem_openapi::{OpenApi, payload::Json};
+use serde_json::{Value, json};
+
+use super::{ApiTags, App};
+use crate::{
+    dto::HealthStatus,
+    problem::{ApiError, ApiResult},
+};
+
+/// `/health/*` and `/.well-known/jwks.json`.
+pub struct HealthApi;
+
+fn ok() -> Json<HealthStatus> {
+    Json(HealthStatus {
+        status: "ok".to_owned(),
+    })
+}
+
+/// A JWK for an Ed25519 verification key (RFC 8037); public parts only (TOK-08).
+fn jwk(key: &PublicKey) -> Value {
+    use base64::Engine as _;
+    json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.ed25519),
+        "kid": key.kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    })
+}
+
+#[OpenApi]
+impl HealthApi {
+    /// Liveness
+    ///
+    /// 200 while the process serves requests.
+    #[oai(
+        path = "/health/live",
+        method = "get",
+        operation_id = "health-live",
+        tag = "ApiTags::Health"
+    )]
+    async fn live(&self) -> Json<HealthStatus> {
+        ok()
+    }
+
+    /// Readiness
+    ///
+    /// 200 when the database answers and its schema is current, else 503.
+    #[oai(
+        path = "/health/ready",
+        method = "get",
+        operation_id = "health-ready",
+        tag = "ApiTags::Health"
+    )]
+    async fn ready(&self, app: App<'_>) -> ApiResult<Json<HealthStatus>> {
+        match app.ports().readiness.check().await {
+            Ok(()) => Ok(ok()),
+            Err(e) => {
+                tracing::warn!(reason = %e, "not ready");
+                Err(ApiError::unavailable())
+            }
+        }
+    }
+
+    /// JWKS
+    ///
+    /// The public keys that verify access tokens, when an asymmetric format is configured.
+    #[oai(
+        path = "/.well-known/jwks.json",
+        method = "get",
+        operation_id = "auth-jwks",
+        tag = "ApiTags::Auth"
+    )]
+    async fn jwks(&self, app: App<'_>) -> ApiResult<Json<Value>> {
+        let keys = app.ports().access_tokens.public_keys();
+        if keys.is_empty() {
+            return Err(ApiError::reason(StatusCode::NOT_FOUND));
+        }
+        Ok(Json(
+            json!({ "keys": keys.iter().map(jwk).collect::<Vec<_>>() }),
+        ))
+    }
+}

@@ -1,0 +1,59 @@
+//! Who is calling: the client IP (socket peer, or the right-most untrusted
+//! `X-Forwarded-For` hop when the peer is a trusted proxy, SECURITY.md RL-03) and the
+//! user agent.
+
+use std::{net::IpAddr, sync::Arc};
+
+use gatehouse_application::Client;
+use poem::{FromRequest, Request, RequestBody, http::header, web::RemoteAddr};
+
+use crate::config::HttpConfig;
+
+/// Longest user agent kept (CONTRACT.md §10 `SessionPublic.user_agent`).
+const MAX_USER_AGENT: usize = 512;
+
+/// The [`Client`] of a request, as a poem extractor.
+pub struct ClientInfo(pub Client);
+
+/// The client IP of a request under `config`'s trusted proxies.
+pub fn client_ip(request: &Request, config: &HttpConfig) -> Option<IpAddr> {
+    let peer = peer_ip(request.remote_addr())?;
+    if !config.is_trusted_proxy(peer) {
+        return Some(peer);
+    }
+    // Walk X-Forwarded-For from the right, skipping our own proxies; never trust the
+    // left-most (client-written) entries, X-Real-IP or Forwarded.
+    let hops: Vec<IpAddr> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    Some(
+        hops.into_iter()
+            .rev()
+            .find(|ip| !config.is_trusted_proxy(*ip))
+            .unwrap_or(peer),
+    )
+}
+
+fn peer_ip(addr: &RemoteAddr) -> Option<IpAddr> {
+    addr.as_socket_addr().map(|a| a.ip().to_canonical())
+}
+
+impl<'a> FromRequest<'a> for ClientInfo {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        let ip = request
+            .data::<Arc<HttpConfig>>()
+            .and_then(|config| client_ip(request, config))
+            .map(|ip| ip.to_string());
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+        Ok(Self(Client { ip, user_agent }))
+    }
+}

@@ -1,0 +1,161 @@
+//! Every response leaves through here: framework errors become `{"detail": reason}`,
+//! each request gets a request id and one tracing span with one completion log line,
+//! and the security headers of CONTRACT.md §9i / SECURITY.md HDR-01 are set.
+
+use std::time::{Duration, Instant};
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response,
+    http::{HeaderValue, StatusCode, header},
+};
+use tracing::{Instrument, field};
+
+use crate::problem::ApiError;
+
+/// Header carrying the request id both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// CSP for JSON: nothing may load, nothing may frame us.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// CSP for the documentation pages: their bundled scripts and styles are inline; ReDoc
+/// fetches fonts and runs a blob worker.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; worker-src blob:; frame-ancestors 'none'";
+
+/// See the module documentation.
+pub struct Envelope {
+    request_timeout: Duration,
+}
+
+impl Envelope {
+    /// `request_timeout` bounds a whole request; past it the client gets 503.
+    pub fn new(request_timeout: Duration) -> Self {
+        Self { request_timeout }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Envelope {
+    type Output = EnvelopeEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        EnvelopeEndpoint {
+            inner: ep,
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+/// See [`Envelope`].
+pub struct EnvelopeEndpoint<E> {
+    inner: E,
+    request_timeout: Duration,
+}
+
+/// The client's request id when it is 1–128 visible ASCII characters, else a new UUID.
+fn request_id(request: &Request) -> String {
+    request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// A framework error (parse failure outside our extractors, nested router miss) in the
+/// contract's envelope; our own `ApiError`s pass through as they are.
+fn error_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    if status.is_server_error() {
+        tracing::error!(error = %err, "framework error");
+    }
+    ApiError::reason(status).into_response()
+}
+
+fn set(response: &mut Response, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+fn secure(response: &mut Response, path: &str, request_id: &str) {
+    set(response, REQUEST_ID, request_id);
+    set(response, "x-content-type-options", "nosniff");
+    set(response, "referrer-policy", "no-referrer");
+    set(response, "x-frame-options", "DENY");
+    set(
+        response,
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    );
+    let docs = path == "/docs" || path.starts_with("/docs/") || path == "/redoc";
+    set(
+        response,
+        "content-security-policy",
+        if docs { DOCS_CSP } else { API_CSP },
+    );
+    // Everything under the API prefix is per-user or security-sensitive; the JWKS
+    // document and the probes may be cached.
+    if path.starts_with("/api/") {
+        set(response, header::CACHE_CONTROL.as_str(), "no-store");
+        set(response, header::PRAGMA.as_str(), "no-cache");
+    }
+    response.headers_mut().remove(header::SERVER);
+}
+
+impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let id = request_id(&request);
+        let path = request.uri().path().to_owned();
+        // The query string is never logged: it could carry a token (SECURITY.md W7).
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id,
+            method = %request.method(),
+            route = field::Empty,
+        );
+        let inner = async {
+            match tokio::time::timeout(self.request_timeout, self.inner.call(request)).await {
+                Ok(Ok(output)) => output.into_response(),
+                Ok(Err(err)) => error_response(err),
+                Err(_) => {
+                    tracing::warn!("request timed out");
+                    ApiError::unavailable().into_response()
+                }
+            }
+        };
+        let mut response = inner.instrument(span.clone()).await;
+        secure(&mut response, &path, &id);
+        let status = response.status();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.in_scope(|| {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                tracing::error!(status = status.as_u16(), latency_ms, "request completed");
+            } else {
+                tracing::info!(status = status.as_u16(), latency_ms, "request completed");
+            }
+        });
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_id(value: &str) -> Request {
+        Request::builder().header(REQUEST_ID, value).finish()
+    }
+
+    #[test]
+    fn request_ids_are_echoed_only_when_short_visible_ascii() {
+        assert_eq!(request_id(&with_id("abc-123")), "abc-123");
+        assert_ne!(request_id(&with_id("has space")), "has space");
+        assert_ne!(request_id(&with_id(&"x".repeat(129))), "x".repeat(129));
+        assert_eq!(request_id(&Request::default()).len(), 36);
+    }
+}

@@ -1,0 +1,272 @@
+//! FastAPI's route resolution on top of poem's router (CONTRACT.md §2.1): the first
+//! declared route matching method and path handles a request; else 405 with `allow`; else
+//! a 307 to the other trailing-slash form; else 404 — all in the `{"detail"}` envelope.
+
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response,
+    http::{Method, StatusCode, header},
+};
+
+use crate::{config::HttpConfig, problem::ApiError};
+
+/// One route: a method and a path template whose `{name}` segments match any segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+}
+
+const fn r(method: &'static str, path: &'static str) -> RouteSpec {
+    RouteSpec { method, path }
+}
+
+/// The legacy routes in the template's declaration order (CONTRACT.md §4.1 "decl."),
+/// the development-only route last, then Gatehouse's own.
+pub const LEGACY: &[RouteSpec] = &[
+    r("POST", "/api/v1/login/access-token"),
+    r("POST", "/api/v1/login/test-token"),
+    r("POST", "/api/v1/password-recovery/{email}"),
+    r("POST", "/api/v1/reset-password/"),
+    r("POST", "/api/v1/password-recovery-html-content/{email}"),
+    r("GET", "/api/v1/users/"),
+    r("POST", "/api/v1/users/"),
+    r("PATCH", "/api/v1/users/me"),
+    r("PATCH", "/api/v1/users/me/password"),
+    r("GET", "/api/v1/users/me"),
+    r("DELETE", "/api/v1/users/me"),
+    r("POST", "/api/v1/users/signup"),
+    r("GET", "/api/v1/users/{user_id}"),
+    r("PATCH", "/api/v1/users/{user_id}"),
+    r("DELETE", "/api/v1/users/{user_id}"),
+    r("POST", "/api/v1/utils/test-email/"),
+    r("GET", "/api/v1/utils/health-check/"),
+    r("GET", "/api/v1/items/"),
+    r("GET", "/api/v1/items/{id}"),
+    r("POST", "/api/v1/items/"),
+    r("PUT", "/api/v1/items/{id}"),
+    r("DELETE", "/api/v1/items/{id}"),
+];
+
+/// Route 23, mounted in development/local only.
+pub const PRIVATE: &[RouteSpec] = &[r("POST", "/api/v1/private/users/")];
+
+/// Gatehouse's additions (CONTRACT.md §9h, §10).
+pub const GATEHOUSE: &[RouteSpec] = &[
+    r("POST", "/api/v1/auth/login"),
+    r("POST", "/api/v1/auth/refresh"),
+    r("POST", "/api/v1/auth/logout"),
+    r("GET", "/api/v1/auth/sessions"),
+    r("DELETE", "/api/v1/auth/sessions/{id}"),
+    r("GET", "/.well-known/jwks.json"),
+    r("GET", "/health/live"),
+    r("GET", "/health/ready"),
+];
+
+/// The documentation pages (D11 switch).
+pub const DOCS: &[RouteSpec] = &[
+    r("GET", "/api/v1/openapi.json"),
+    r("GET", "/docs"),
+    r("GET", "/redoc"),
+];
+
+/// Every route served under `config`, in resolution order.
+pub fn table(config: &HttpConfig) -> Vec<RouteSpec> {
+    let mut routes = LEGACY.to_vec();
+    if config.private_routes {
+        routes.extend_from_slice(PRIVATE);
+    }
+    routes.extend_from_slice(GATEHOUSE);
+    if config.docs {
+        routes.extend_from_slice(DOCS);
+    }
+    routes
+}
+
+fn is_param(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+impl RouteSpec {
+    /// Whether `path` fits this route's template.
+    pub fn matches(&self, path: &str) -> bool {
+        let (mut want, mut have) = (self.path.split('/'), path.split('/'));
+        loop {
+            match (want.next(), have.next()) {
+                (None, None) => return true,
+                (Some(w), Some(h)) if is_param(w) && !h.is_empty() => {}
+                (Some(w), Some(h)) if w == h => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// Resolves routes per the contract before poem's router sees the request.
+pub struct Routing {
+    routes: Vec<RouteSpec>,
+}
+
+impl Routing {
+    /// The middleware for this route table.
+    pub fn new(routes: Vec<RouteSpec>) -> Self {
+        Self { routes }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Routing {
+    type Output = RoutingEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        RoutingEndpoint {
+            inner: ep,
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+/// See [`Routing`].
+pub struct RoutingEndpoint<E> {
+    inner: E,
+    routes: Vec<RouteSpec>,
+}
+
+/// What to do with a request.
+enum Resolution {
+    Handle(RouteSpec),
+    MethodNotAllowed(RouteSpec),
+    Redirect(String),
+    NotFound,
+}
+
+impl<E> RoutingEndpoint<E> {
+    fn resolve(&self, method: &Method, path: &str) -> Resolution {
+        let on_path = || self.routes.iter().filter(|r| r.matches(path));
+        if let Some(route) = on_path().find(|r| r.method == method.as_str()) {
+            return Resolution::Handle(*route);
+        }
+        if let Some(route) = on_path().next() {
+            return Resolution::MethodNotAllowed(*route);
+        }
+        let toggled = match path.strip_suffix('/') {
+            Some(stripped) => stripped.to_owned(),
+            None => format!("{path}/"),
+        };
+        if self.routes.iter().any(|r| r.matches(&toggled)) {
+            return Resolution::Redirect(toggled);
+        }
+        Resolution::NotFound
+    }
+
+    /// poem's router prefers a static segment over a parameter, so `GET /users/signup`
+    /// would stop at `POST /users/signup` with a 405. Escaping the first character of
+    /// that segment makes poem pick the parameter route, as FastAPI does; the parameter
+    /// extractor percent-decodes it back.
+    fn unshadow(&self, request: &mut Request, route: RouteSpec) {
+        let path = request.uri().path().to_owned();
+        let shadowed = self.routes.iter().any(|other| {
+            other.method != route.method && !other.path.contains('{') && other.path == path
+        });
+        if !route.path.contains('{') || !shadowed {
+            return;
+        }
+        let (prefix, segment) = path.rsplit_once('/').unwrap_or(("", &path));
+        let Some(first) = segment.chars().next() else {
+            return;
+        };
+        let escaped = format!(
+            "{prefix}/%{:02X}{}",
+            first as u32,
+            &segment[first.len_utf8()..]
+        );
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{escaped}{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+}
+
+/// The absolute URL of `path` on the host the client used (CONTRACT.md §2.1 rule 3).
+fn absolute(request: &Request, path: &str) -> String {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    format!("http://{host}{path}{query}")
+}
+
+impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut request: Request) -> poem::Result<Response> {
+        let path = request.uri().path().to_owned();
+        match self.resolve(request.method(), &path) {
+            Resolution::Handle(route) => {
+                tracing::Span::current().record("route", route.path);
+                self.unshadow(&mut request, route);
+                self.inner
+                    .call(request)
+                    .await
+                    .map(IntoResponse::into_response)
+            }
+            Resolution::MethodNotAllowed(route) => {
+                Ok(ApiError::reason(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_header("allow", route.method)
+                    .into_response())
+            }
+            Resolution::Redirect(target) => Ok(Response::builder()
+                .status(StatusCode::TEMPORARY_REDIRECT)
+                .header(header::LOCATION, absolute(&request, &target))
+                .finish()),
+            Resolution::NotFound => Ok(ApiError::reason(StatusCode::NOT_FOUND).into_response()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> RoutingEndpoint<()> {
+        RoutingEndpoint {
+            inner: (),
+            routes: table(&HttpConfig::default()),
+        }
+    }
+
+    fn resolve(method: Method, path: &str) -> String {
+        match endpoint().resolve(&method, path) {
+            Resolution::Handle(r) => format!("handle {} {}", r.method, r.path),
+            Resolution::MethodNotAllowed(r) => format!("405 {}", r.method),
+            Resolution::Redirect(to) => format!("307 {to}"),
+            Resolution::NotFound => "404".to_owned(),
+        }
+    }
+
+    #[test]
+    fn resolution_follows_the_template_declaration_order() {
+        assert_eq!(
+            resolve(Method::GET, "/api/v1/users/signup"),
+            "handle GET /api/v1/users/{user_id}"
+        );
+        assert_eq!(resolve(Method::PUT, "/api/v1/users/me"), "405 PATCH");
+        assert_eq!(resolve(Method::PATCH, "/api/v1/items/x"), "405 GET");
+        assert_eq!(resolve(Method::GET, "/api/v1/users"), "307 /api/v1/users/");
+        assert_eq!(
+            resolve(Method::POST, "/api/v1/users/signup/"),
+            "307 /api/v1/users/signup"
+        );
+        assert_eq!(resolve(Method::GET, "/api/v1/nope"), "404");
+        assert_eq!(resolve(Method::GET, "/api/v1/private/users/"), "404");
+        assert_eq!(resolve(Method::HEAD, "/health/live"), "405 GET");
+    }
+}
