@@ -1,1 +1,7 @@
-//! lib
+//! The `gatehouse` binary's library half: configuration, telemetry and the command-line
+//! interface, kept here so the composition root and the tests share them.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod telemetry;

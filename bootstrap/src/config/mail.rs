@@ -1,0 +1,140 @@
+//! Outgoing email (CONTRACT.md §4.3, §11): on only when both `SMTP_HOST` and `EMAILS_FROM_EMAIL`
+//! are set; every SMTP variable is still validated when mail is off.
+
+use gatehouse_domain::{Email, Secret};
+
+use super::parse::Bounds;
+use super::raw::RawSettings;
+use super::report::Report;
+
+/// How the SMTP connection is protected: `SMTP_TLS` (STARTTLS) wins over `SMTP_SSL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    StartTls,
+    ImplicitTls,
+    Plain,
+}
+
+/// Everything the SMTP mailer needs.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub security: SmtpSecurity,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<Secret>,
+    pub from_email: Email,
+    /// `EMAILS_FROM_NAME`, defaulting to `PROJECT_NAME`.
+    pub from_name: String,
+}
+
+/// `None` when mail is off (the log mailer stands in).
+pub(super) fn settings(
+    report: &mut Report,
+    raw: &RawSettings,
+    project_name: &str,
+) -> Option<MailSettings> {
+    let smtp_port = report.number(
+        "SMTP_PORT",
+        raw.smtp_port.as_deref(),
+        587u16,
+        Bounds::between(1, 65535, "port"),
+    );
+    let tls = report.boolean("SMTP_TLS", raw.smtp_tls.as_deref(), true);
+    let ssl = report.boolean("SMTP_SSL", raw.smtp_ssl.as_deref(), false);
+    if tls && ssl {
+        report.warn(
+            "SMTP_SSL",
+            "is ignored while SMTP_TLS is true (STARTTLS is used); set SMTP_TLS=false for implicit TLS",
+        );
+    }
+    let from_email = raw.emails_from_email.as_deref().and_then(|address| {
+        Email::parse(address)
+            .map_err(|e| {
+                report.error(
+                    "EMAILS_FROM_EMAIL",
+                    format!("expected an email address: {}", e.reason()),
+                );
+            })
+            .ok()
+    });
+    match (raw.smtp_host.as_deref(), raw.emails_from_email.is_some()) {
+        (Some(_), false) => report.warn(
+            "EMAILS_FROM_EMAIL",
+            "is unset, so email stays off although SMTP_HOST is set",
+        ),
+        (None, true) => report.warn(
+            "SMTP_HOST",
+            "is unset, so email stays off although EMAILS_FROM_EMAIL is set",
+        ),
+        _ => {}
+    }
+    Some(MailSettings {
+        smtp_host: raw.smtp_host.clone()?,
+        smtp_port,
+        security: match (tls, ssl) {
+            (true, _) => SmtpSecurity::StartTls,
+            (false, true) => SmtpSecurity::ImplicitTls,
+            (false, false) => SmtpSecurity::Plain,
+        },
+        smtp_user: raw.smtp_user.clone(),
+        smtp_password: raw.smtp_password.as_deref().map(Secret::new),
+        from_email: from_email?,
+        from_name: raw
+            .emails_from_name
+            .clone()
+            .unwrap_or_else(|| project_name.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate(raw: &RawSettings) -> (Option<MailSettings>, Report) {
+        let mut report = Report::new();
+        (settings(&mut report, raw, "Gatehouse"), report)
+    }
+
+    #[test]
+    fn mail_is_on_only_with_host_and_sender() {
+        let (mail, report) = validate(&RawSettings::default());
+        assert!(mail.is_none() && report.finish().unwrap().is_empty());
+        let raw = RawSettings {
+            smtp_host: Some("smtp.example.com".into()),
+            ..RawSettings::default()
+        };
+        let (mail, report) = validate(&raw);
+        assert!(mail.is_none());
+        assert_eq!(report.finish().unwrap().len(), 1);
+        let raw = RawSettings {
+            smtp_host: Some("smtp.example.com".into()),
+            emails_from_email: Some("noreply@example.com".into()),
+            smtp_tls: Some("False".into()),
+            smtp_ssl: Some("yes".into()),
+            smtp_password: Some("mail-pw-123".into()),
+            ..RawSettings::default()
+        };
+        let (mail, report) = validate(&raw);
+        assert!(report.finish().unwrap().is_empty());
+        let mail = mail.unwrap();
+        assert_eq!(mail.security, SmtpSecurity::ImplicitTls);
+        assert_eq!(mail.smtp_port, 587);
+        assert_eq!(mail.from_name, "Gatehouse");
+        assert!(!format!("{mail:?}").contains("mail-pw-123"));
+    }
+
+    #[test]
+    fn malformed_values_fail_even_with_mail_off() {
+        let raw = RawSettings {
+            smtp_port: Some("smtp".into()),
+            smtp_tls: Some("perhaps".into()),
+            emails_from_email: Some("not-an-address".into()),
+            ..RawSettings::default()
+        };
+        let errors = validate(&raw).1.finish().unwrap_err();
+        for variable in ["SMTP_PORT", "SMTP_TLS", "EMAILS_FROM_EMAIL"] {
+            assert!(errors.names(variable), "{variable}");
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The use cases' tunable rules (session lifetimes, refresh grace, reset-token lifetime, throttle
+//! limits) as the application's [`Policy`], and the password hasher's cost and pool.
+
+use std::time::Duration as StdDuration;
+
+use gatehouse_application::{Policy, ThrottlePolicy};
+use gatehouse_domain::throttle::ThrottleRule;
+use time::Duration;
+
+use super::parse::Bounds;
+use super::raw::RawSettings;
+use super::report::Report;
+
+/// Argon2id cost and the blocking pool that runs it (SECURITY.md D9, PW-06).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashingSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Hashes running at once; also bounds hashing memory to `concurrency × memory_kib`.
+    pub concurrency: usize,
+    /// How long a request waits for a hashing slot before answering 503.
+    pub queue_timeout: StdDuration,
+}
+
+/// The OWASP Argon2id baseline (SECURITY.md D9): lower costs are refused outside development.
+const ARGON2_FLOOR: (u32, u32, u32) = (19_456, 2, 1);
+
+/// Which raw values set one throttle rule, and where the rule lives in [`ThrottlePolicy`].
+struct Throttle {
+    limit: &'static str,
+    window: &'static str,
+    raw: fn(&RawSettings) -> (&Option<String>, &Option<String>),
+    rule: fn(&mut ThrottlePolicy) -> &mut ThrottleRule,
+}
+
+/// Every throttle: `<ROUTE>_MAX_…` events per `<ROUTE>_<SUBJECT>_WINDOW_SECONDS` (CONTRACT.md §9c).
+const THROTTLES: [Throttle; 7] = [
+    Throttle {
+        limit: "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        window: "LOGIN_ACCOUNT_WINDOW_SECONDS",
+        raw: |r| {
+            (
+                &r.login_max_failures_per_account,
+                &r.login_account_window_seconds,
+            )
+        },
+        rule: |p| &mut p.login_account,
+    },
+    Throttle {
+        limit: "LOGIN_MAX_ATTEMPTS_PER_IP",
+        window: "LOGIN_IP_WINDOW_SECONDS",
+        raw: |r| (&r.login_max_attempts_per_ip, &r.login_ip_window_seconds),
+        rule: |p| &mut p.login_ip,
+    },
+    Throttle {
+        limit: "SIGNUP_MAX_PER_IP",
+        window: "SIGNUP_IP_WINDOW_SECONDS",
+        raw: |r| (&r.signup_max_per_ip, &r.signup_ip_window_seconds),
+        rule: |p| &mut p.signup_ip,
+    },
+    Throttle {
+        limit: "RECOVERY_MAX_PER_IP",
+        window: "RECOVERY_IP_WINDOW_SECONDS",
+        raw: |r| (&r.recovery_max_per_ip, &r.recovery_ip_window_seconds),
+        rule: |p| &mut p.recovery_ip,
+    },
+    Throttle {
+        limit: "RECOVERY_MAX_PER_EMAIL",
+        window: "RECOVERY_EMAIL_WINDOW_SECONDS",
+        raw: |r| (&r.recovery_max_per_email, &r.recovery_email_window_seconds),
+        rule: |p| &mut p.recovery_email,
+    },
+    Throttle {
+        limit: "RESET_MAX_INVALID_PER_IP",
+        window: "RESET_IP_WINDOW_SECONDS",
+        raw: |r| (&r.reset_max_invalid_per_ip, &r.reset_ip_window_seconds),
+        rule: |p| &mut p.reset_ip,
+    },
+    Throttle {
+        limit: "REFRESH_MAX_INVALID_PER_IP",
+        window: "REFRESH_IP_WINDOW_SECONDS",
+        raw: |r| (&r.refresh_max_invalid_per_ip, &r.refresh_ip_window_seconds),
+        rule: |p| &mut p.refresh_ip,
+    },
+];
+
+/// The policy, starting from the application's defaults so they are written down once.
+pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
+    let mut policy = Policy::default();
+    let days = |report: &mut Report, variable, value: &Option<String>, default: Duration| {
+        Duration::days(report.number(
+            variable,
+            value.as_deref(),
+            default.whole_days(),
+            Bounds::at_least(1, "days"),
+        ))
+    };
+    policy.session_lifetime = days(
+        report,
+        "REFRESH_TOKEN_LIFETIME_DAYS",
+        &raw.refresh_token_lifetime_days,
+        policy.session_lifetime,
+    );
+    policy.session_idle_timeout = days(
+        report,
+        "SESSION_IDLE_TIMEOUT_DAYS",
+        &raw.session_idle_timeout_days,
+        policy.session_idle_timeout,
+    );
+    policy.refresh_grace = Duration::seconds(report.number(
+        "REFRESH_GRACE_SECONDS",
+        raw.refresh_grace_seconds.as_deref(),
+        policy.refresh_grace.whole_seconds(),
+        Bounds::between(0, 30, "seconds"),
+    ));
+    policy.reset_token_lifetime = Duration::hours(report.number(
+        "EMAIL_RESET_TOKEN_EXPIRE_HOURS",
+        raw.email_reset_token_expire_hours.as_deref(),
+        policy.reset_token_lifetime.whole_hours(),
+        Bounds::at_least(1, "hours"),
+    ));
+    for throttle in &THROTTLES {
+        let (limit, window) = (throttle.raw)(raw);
+        let rule = (throttle.rule)(&mut policy.throttle);
+        rule.limit = report.number(
+            throttle.limit,
+            limit.as_deref(),
+            rule.limit,
+            Bounds::at_least(1, "attempts"),
+        );
+        rule.window = Duration::seconds(report.number(
+            throttle.window,
+            window.as_deref(),
+            rule.window.whole_seconds(),
+            Bounds::at_least(1, "seconds"),
+        ));
+    }
+    policy
+}
+
+/// Each rule as `LIMIT_VARIABLE=n per s`, for `check-config`.
+pub(super) fn describe_throttles(throttles: &ThrottlePolicy) -> String {
+    let mut throttles = *throttles;
+    let rules: Vec<String> = THROTTLES
+        .iter()
+        .map(|throttle| {
+            let rule = (throttle.rule)(&mut throttles);
+            format!(
+                "{}={} per {} s",
+                throttle.limit,
+                rule.limit,
+                rule.window.whole_seconds()
+            )
+        })
+        .collect();
+    rules.join(", ")
+}
+
+pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings {
+    let memory_kib = report.number(
+        "ARGON2_MEMORY_KIB",
+        raw.argon2_memory_kib.as_deref(),
+        ARGON2_FLOOR.0,
+        Bounds::at_least(8, "KiB"),
+    );
+    let iterations = report.number(
+        "ARGON2_ITERATIONS",
+        raw.argon2_iterations.as_deref(),
+        ARGON2_FLOOR.1,
+        Bounds::at_least(1, "passes"),
+    );
+    let parallelism = report.number(
+        "ARGON2_PARALLELISM",
+        raw.argon2_parallelism.as_deref(),
+        ARGON2_FLOOR.2,
+        Bounds::between(1, 255, "lanes"),
+    );
+    if memory_kib < 8 * parallelism {
+        report.error(
+            "ARGON2_MEMORY_KIB",
+            "must be at least 8 KiB per lane (8 × ARGON2_PARALLELISM)",
+        );
+    }
+    let below = [
+        ("ARGON2_MEMORY_KIB", memory_kib < ARGON2_FLOOR.0, "19456"),
+        ("ARGON2_ITERATIONS", iterations < ARGON2_FLOOR.1, "2"),
+        ("ARGON2_PARALLELISM", parallelism < ARGON2_FLOOR.2, "1"),
+    ];
+    for (variable, weak, floor) in below {
+        if weak {
+            report.weak(
+                variable,
+                format!("is below the Argon2id baseline of {floor} (m=19456 KiB, t=2, p=1; SECURITY.md D9)"),
+            );
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    HashingSettings {
+        memory_kib,
+        iterations,
+        parallelism,
+        concurrency: report.number(
+            "HASHING_CONCURRENCY",
+            raw.hashing_concurrency.as_deref(),
+            cores,
+            Bounds::at_least(1, "hashes"),
+        ),
+        queue_timeout: StdDuration::from_secs(report.number(
+            "HASHING_QUEUE_TIMEOUT_SECONDS",
+            raw.hashing_queue_timeout_seconds.as_deref(),
+            5,
+            Bounds::at_least(1, "seconds"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_applications() {
+        let mut report = Report::new();
+        let policy = policy(&mut report, &RawSettings::default());
+        assert!(report.finish().unwrap().is_empty());
+        let expected = Policy::default();
+        assert_eq!(policy.session_lifetime, expected.session_lifetime);
+        assert_eq!(policy.refresh_grace, Duration::seconds(10));
+        assert_eq!(
+            policy.throttle.login_account,
+            expected.throttle.login_account
+        );
+        assert_eq!(policy.throttle.refresh_ip, expected.throttle.refresh_ip);
+    }
+
+    #[test]
+    fn every_throttle_variable_is_read_by_its_name() {
+        for (n, throttle) in THROTTLES.iter().enumerate() {
+            let vars = [
+                ("ENVIRONMENT", "development".to_owned()),
+                (throttle.limit, (n + 2).to_string()),
+                (throttle.window, (n + 100).to_string()),
+            ];
+            let (settings, _) = crate::config::Settings::from_vars(
+                vars.into_iter().map(|(k, v)| (k.to_owned(), v)),
+            )
+            .unwrap();
+            let mut throttles = settings.policy.throttle;
+            let rule = *(throttle.rule)(&mut throttles);
+            assert_eq!(
+                rule.limit,
+                u32::try_from(n + 2).unwrap(),
+                "{}",
+                throttle.limit
+            );
+            assert_eq!(
+                rule.window.whole_seconds(),
+                i64::try_from(n + 100).unwrap(),
+                "{}",
+                throttle.window
+            );
+        }
+    }
+
+    #[test]
+    fn zero_limits_and_windows_are_refused() {
+        let vars = THROTTLES.iter().flat_map(|t| {
+            [
+                (t.limit.to_owned(), "0".to_owned()),
+                (t.window.to_owned(), "0".to_owned()),
+            ]
+        });
+        let errors = crate::config::Settings::from_vars(vars).unwrap_err();
+        for throttle in &THROTTLES {
+            assert!(errors.names(throttle.limit) && errors.names(throttle.window));
+        }
+    }
+
+    #[test]
+    fn grace_window_is_bounded() {
+        for grace in ["31", "-1", "x"] {
+            let raw = RawSettings {
+                refresh_grace_seconds: Some(grace.into()),
+                ..RawSettings::default()
+            };
+            let mut report = Report::new();
+            policy(&mut report, &raw);
+            assert!(report.finish().unwrap_err().names("REFRESH_GRACE_SECONDS"));
+        }
+    }
+
+    #[test]
+    fn weak_argon2_is_refused_outside_development_and_impossible_argon2_always() {
+        let raw = RawSettings {
+            argon2_memory_kib: Some("4096".into()),
+            argon2_iterations: Some("1".into()),
+            ..RawSettings::default()
+        };
+        let mut report = Report::new();
+        hashing(&mut report, &raw);
+        assert_eq!(report.finish().unwrap_err().0.len(), 2);
+        let mut report = Report::new();
+        report.set_strict(false);
+        let hashing_settings = hashing(&mut report, &raw);
+        assert_eq!(report.finish().unwrap().len(), 2);
+        assert_eq!(hashing_settings.memory_kib, 4096);
+        let raw = RawSettings {
+            argon2_memory_kib: Some("16".into()),
+            argon2_parallelism: Some("4".into()),
+            ..RawSettings::default()
+        };
+        let mut report = Report::new();
+        report.set_strict(false);
+        hashing(&mut report, &raw);
+        assert!(report.finish().unwrap_err().names("ARGON2_MEMORY_KIB"));
+    }
+}

@@ -1,0 +1,274 @@
+//! The HTTP server's settings: bind address, limits and timeouts, the docs switch, trusted proxies
+//! and the CORS allowlist (CONTRACT.md §2.5, §11; SECURITY.md RL-03, HDR-04, HDR-05).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::parse::{Bounds, list, origin};
+use super::raw::RawSettings;
+use super::report::Report;
+
+/// Origins allowed to call the API from a browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// `BACKEND_CORS_ORIGINS=*`, accepted in development only.
+    Any,
+    /// `FRONTEND_HOST` first, then `BACKEND_CORS_ORIGINS`, without trailing slashes or repeats.
+    List(Vec<String>),
+}
+
+/// How the server listens and protects itself.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// `HOST:PORT`; `127.0.0.1:8000` by default, `0.0.0.0` to accept other machines.
+    pub bind: SocketAddr,
+    /// Whether `/docs`, `/redoc` and `/api/v1/openapi.json` are served (SECURITY.md D11).
+    pub docs_enabled: bool,
+    /// Largest request body read (SECURITY.md IN-01).
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered with an error.
+    pub request_timeout: Duration,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed; empty means the socket peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors_origins: AllowedOrigins,
+}
+
+/// Reads the server section; `frontend_host` is the already-validated `FRONTEND_HOST`.
+pub(super) fn settings(
+    report: &mut Report,
+    raw: &RawSettings,
+    frontend_host: &str,
+) -> ServerSettings {
+    let host = raw.host.as_deref().map_or(Some(IpAddr::from([127, 0, 0, 1])), |host| {
+        let parsed = host.trim().parse::<IpAddr>().ok();
+        if parsed.is_none() {
+            report.error(
+                "HOST",
+                "expected an IP address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+            );
+        }
+        parsed
+    });
+    let port = report.number(
+        "PORT",
+        raw.port.as_deref(),
+        8000u16,
+        Bounds::between(1, 65535, "port"),
+    );
+    let seconds = |report: &mut Report, variable, value: &Option<String>, default, min| {
+        Duration::from_secs(report.number(
+            variable,
+            value.as_deref(),
+            default,
+            Bounds::at_least(min, "seconds"),
+        ))
+    };
+    ServerSettings {
+        bind: SocketAddr::new(host.unwrap_or(IpAddr::from([127, 0, 0, 1])), port),
+        docs_enabled: report.boolean("DOCS_ENABLED", raw.docs_enabled.as_deref(), true),
+        max_body_bytes: report.number(
+            "MAX_BODY_BYTES",
+            raw.max_body_bytes.as_deref(),
+            65_536,
+            Bounds::at_least(1, "bytes"),
+        ),
+        request_timeout: seconds(
+            report,
+            "REQUEST_TIMEOUT_SECONDS",
+            &raw.request_timeout_seconds,
+            10,
+            1,
+        ),
+        shutdown_grace: seconds(
+            report,
+            "SHUTDOWN_GRACE_SECONDS",
+            &raw.shutdown_grace_seconds,
+            30,
+            0,
+        ),
+        trusted_proxies: trusted_proxies(report, raw.trusted_proxies.as_deref()),
+        cors_origins: cors_origins(report, raw.backend_cors_origins.as_deref(), frontend_host),
+    }
+}
+
+/// `FRONTEND_HOST`: an origin, trailing slash removed; the CORS origin and the base of email links.
+pub(super) fn frontend_host(report: &mut Report, raw: Option<&str>) -> String {
+    const DEFAULT: &str = "http://localhost:5173";
+    let Some(raw) = raw else {
+        return DEFAULT.to_owned();
+    };
+    origin(raw).unwrap_or_else(|| {
+        report.error(
+            "FRONTEND_HOST",
+            "expected an http(s) origin such as https://app.example.com (scheme, host and optional port)",
+        );
+        DEFAULT.to_owned()
+    })
+}
+
+fn cors_origins(report: &mut Report, raw: Option<&str>, frontend_host: &str) -> AllowedOrigins {
+    let mut origins = vec![frontend_host.to_owned()];
+    let Some(raw) = raw else {
+        return AllowedOrigins::List(origins);
+    };
+    let Ok(entries) = list(raw) else {
+        report.error(
+            "BACKEND_CORS_ORIGINS",
+            "expected origins separated by commas, or a JSON list of strings",
+        );
+        return AllowedOrigins::List(origins);
+    };
+    if entries.iter().any(|entry| entry == "*") {
+        report.weak(
+            "BACKEND_CORS_ORIGINS",
+            "`*` lets every web site call the API with its visitors' tokens; list the allowed origins instead",
+        );
+        return AllowedOrigins::Any;
+    }
+    for (position, entry) in entries.iter().enumerate() {
+        match origin(entry) {
+            Some(origin) if !origins.contains(&origin) => origins.push(origin),
+            Some(_) => {}
+            None => report.error(
+                "BACKEND_CORS_ORIGINS",
+                format!(
+                    "entry {} is not an http(s) origin such as https://app.example.com",
+                    position + 1
+                ),
+            ),
+        }
+    }
+    AllowedOrigins::List(origins)
+}
+
+fn trusted_proxies(report: &mut Report, raw: Option<&str>) -> Vec<IpNet> {
+    let Some(raw) = raw else { return Vec::new() };
+    let mut proxies = Vec::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry
+            .parse::<IpNet>()
+            .map(|net| net.trunc())
+            .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => proxies.push(net),
+            Err(_) => {
+                report.error(
+                    "TRUSTED_PROXIES",
+                    "expected IP addresses or CIDR networks separated by commas, e.g. 10.0.0.0/8, 192.0.2.7",
+                );
+                return Vec::new();
+            }
+        }
+    }
+    if proxies.iter().any(|net| net.prefix_len() == 0) {
+        report.weak(
+            "TRUSTED_PROXIES",
+            "trusts every address (a /0 network): any client could forge X-Forwarded-For and dodge throttling (SECURITY.md RL-03)",
+        );
+    }
+    proxies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validate(raw: &RawSettings, strict: bool) -> (ServerSettings, Report) {
+        let mut report = Report::new();
+        report.set_strict(strict);
+        let server = settings(&mut report, raw, "http://localhost:5173");
+        (server, report)
+    }
+
+    #[test]
+    fn defaults() {
+        let (server, report) = validate(&RawSettings::default(), true);
+        assert!(report.finish().unwrap().is_empty());
+        assert_eq!(server.bind, "127.0.0.1:8000".parse().unwrap());
+        assert!(server.docs_enabled);
+        assert_eq!(server.max_body_bytes, 65_536);
+        assert_eq!(server.request_timeout, Duration::from_secs(10));
+        assert_eq!(server.shutdown_grace, Duration::from_secs(30));
+        assert!(server.trusted_proxies.is_empty());
+        assert_eq!(
+            server.cors_origins,
+            AllowedOrigins::List(vec!["http://localhost:5173".into()])
+        );
+    }
+
+    #[test]
+    fn cors_origins_from_a_comma_or_json_list() {
+        for list in [
+            "https://a.example.com/, http://localhost:5173/",
+            r#"["https://a.example.com/"]"#,
+        ] {
+            let raw = RawSettings {
+                backend_cors_origins: Some(list.into()),
+                ..RawSettings::default()
+            };
+            let (server, report) = validate(&raw, true);
+            assert!(report.finish().is_ok());
+            assert_eq!(
+                server.cors_origins,
+                AllowedOrigins::List(vec![
+                    "http://localhost:5173".into(),
+                    "https://a.example.com".into()
+                ])
+            );
+        }
+    }
+
+    #[test]
+    fn cors_star_is_refused_outside_development() {
+        let raw = RawSettings {
+            backend_cors_origins: Some("*".into()),
+            ..RawSettings::default()
+        };
+        assert!(
+            validate(&raw, true)
+                .1
+                .finish()
+                .unwrap_err()
+                .names("BACKEND_CORS_ORIGINS")
+        );
+        let (server, report) = validate(&raw, false);
+        assert_eq!(report.finish().unwrap().len(), 1);
+        assert_eq!(server.cors_origins, AllowedOrigins::Any);
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks() {
+        let raw = RawSettings {
+            trusted_proxies: Some("10.0.0.1/8, 192.0.2.7,::1".into()),
+            ..RawSettings::default()
+        };
+        let (server, report) = validate(&raw, true);
+        assert!(report.finish().is_ok());
+        let shown: Vec<String> = server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]);
+        let everyone = RawSettings {
+            trusted_proxies: Some("0.0.0.0/0".into()),
+            ..RawSettings::default()
+        };
+        assert!(validate(&everyone, true).1.finish().is_err());
+    }
+
+    #[test]
+    fn frontend_host_loses_its_trailing_slash() {
+        let mut report = Report::new();
+        assert_eq!(
+            frontend_host(&mut report, Some("https://app.example.com/")),
+            "https://app.example.com"
+        );
+        frontend_host(&mut report, Some("app.example.com"));
+        assert!(report.finish().unwrap_err().names("FRONTEND_HOST"));
+    }
+}
