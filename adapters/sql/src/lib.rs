@@ -1,1 +1,103 @@
-//! placeholder
+//! Gatehouse's persistence on PostgreSQL (Neon in production) and SQLite through one
+//! sea-orm adapter: every storage port of the domain, the connection settings, and the
+//! migration runner. Nothing here reaches HTTP; nothing outside reaches sea-orm.
+//!
+//! Entities (`entity`) only describe rows; `mapping` turns them into domain values and
+//! back. Every multi-row write is one transaction (`db`), and database errors become the
+//! ports' `Infra` failures in one place (`error`). Only bound parameters reach SQL.
+
+mod db;
+mod entity;
+mod error;
+mod items;
+mod limiter;
+mod listing;
+mod mapping;
+pub mod migrate;
+mod options;
+mod readiness;
+mod reset_tokens;
+mod sessions;
+mod stamp;
+mod users;
+mod write;
+
+use std::sync::Arc;
+
+use gatehouse_domain::ports::{
+    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionStore, SystemClock,
+    UserRepository,
+};
+
+pub use options::{ConnectError, DbOptions};
+
+/// An open pool; every accessor hands out a port over it.
+#[derive(Clone)]
+pub struct SqlStore {
+    db: db::Db,
+    target: options::Target,
+}
+
+impl SqlStore {
+    /// Opens the pool described by `options`. Writes whose port method carries no time
+    /// (a user update ending sessions, a reset token's `created_at`) use the system clock.
+    ///
+    /// # Errors
+    /// `UnsupportedScheme` for a URL that is neither PostgreSQL nor SQLite; `Database` when
+    /// the first connection fails (unreachable server, refused credentials, TLS failure).
+    pub async fn connect(options: &DbOptions) -> Result<Self, ConnectError> {
+        let target = options::Target::parse(&options.url)?;
+        let conn = options::open(&target, options).await?;
+        Ok(Self {
+            db: db::Db::new(conn, Arc::new(SystemClock)),
+            target,
+        })
+    }
+
+    /// The same store stamping clock-less writes with `clock`, so tests driving a manual
+    /// clock see revocation times on their own timeline.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db: self.db.with_clock(clock),
+            ..self
+        }
+    }
+
+    /// The user accounts.
+    pub fn users(&self) -> Arc<dyn UserRepository> {
+        Arc::new(users::SqlUsers(self.db.clone()))
+    }
+
+    /// The items.
+    pub fn items(&self) -> Arc<dyn ItemRepository> {
+        Arc::new(items::SqlItems(self.db.clone()))
+    }
+
+    /// The sessions and their refresh-token families.
+    pub fn sessions(&self) -> Arc<dyn SessionStore> {
+        Arc::new(sessions::SqlSessions(self.db.clone()))
+    }
+
+    /// The password-reset tokens.
+    pub fn reset_tokens(&self) -> Arc<dyn ResetTokenStore> {
+        Arc::new(reset_tokens::SqlResetTokens(self.db.clone()))
+    }
+
+    /// The throttling counters, shared by every replica using this database.
+    pub fn limiter(&self) -> Arc<dyn AttemptLimiter> {
+        Arc::new(limiter::SqlLimiter(self.db.clone()))
+    }
+
+    /// Readiness: reachable within a short timeout and no migration pending.
+    pub fn readiness(&self) -> Arc<dyn Readiness> {
+        Arc::new(readiness::SqlReadiness(self.db.clone()))
+    }
+
+    /// Closes the pool, waiting for checked-out connections to come back (graceful
+    /// shutdown). Ports handed out earlier fail as unavailable afterwards.
+    pub async fn close(&self) {
+        if let Err(error) = self.db.conn.close_by_ref().await {
+            tracing::warn!(error = %error, "closing the database pool failed");
+        }
+    }
+}

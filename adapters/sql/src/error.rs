@@ -1,0 +1,73 @@
+//! Sorting database errors into the ports' two infrastructure failures: transient ones
+//! (unreachable, pool exhausted, lock or statement timeout, busy) become
+//! `Infra::Unavailable`, everything else `Infra::Unexpected`. Conflicts that a port names
+//! are recognised here too, portably through `DbErr::sql_err()`.
+
+use gatehouse_domain::Infra;
+use gatehouse_domain::ports::UserWriteError;
+use sea_orm::sqlx;
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// SQLSTATEs meaning "try again shortly": lock and statement timeouts, serialisation and
+/// deadlock aborts, too many connections. Classes 08 (connection) and 57P (shutdown,
+/// cannot connect now) are transient as a whole.
+const TRANSIENT_SQLSTATES: [&str; 5] = ["55P03", "57014", "40001", "40P01", "53300"];
+
+/// SQLite primary result codes meaning another connection holds the lock.
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+
+/// The port-level failure for a database error; the error is kept as the source for logs.
+pub(crate) fn infra(e: DbErr) -> Infra {
+    if is_transient(&e) {
+        Infra::unavailable(e)
+    } else {
+        Infra::unexpected(e)
+    }
+}
+
+/// A user write's failure: a unique violation is the email key (ids are random v4, and
+/// `ix_user_email` is implied by the key), anything else infrastructure.
+pub(crate) fn user_write(e: DbErr) -> UserWriteError {
+    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        UserWriteError::EmailTaken
+    } else {
+        UserWriteError::Infra(infra(e))
+    }
+}
+
+fn is_transient(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => is_transient_sqlx(e),
+        _ => false,
+    }
+}
+
+fn is_transient_sqlx(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || TRANSIENT_SQLSTATES.contains(&code.as_ref())
+            } else {
+                // sqlx reports SQLite's extended result code; the primary code is its low byte.
+                code.parse::<i64>()
+                    .is_ok_and(|c| matches!(c & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+            }
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,78 @@
+//! `ItemRepository` on `item`: every write repeats the ownership condition when one is
+//! given (SECURITY.md AZ-02), so a check and a write can never disagree.
+
+use async_trait::async_trait;
+use gatehouse_domain::ports::ItemRepository;
+use gatehouse_domain::{Infra, Item, ItemId, Listing, Page, UserId};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::db::Db;
+use crate::entity::item;
+use crate::error::infra;
+use crate::listing::newest_first;
+use crate::mapping::{item_from_row, item_to_row};
+use crate::write;
+
+/// The items.
+pub(crate) struct SqlItems(pub(crate) Db);
+
+/// `item.owner_id = owner` when an owner is given, else no condition.
+fn owned_by(owner: Option<UserId>) -> Condition {
+    Condition::all().add_option(owner.map(|o| item::Column::OwnerId.eq(o.as_uuid())))
+}
+
+#[async_trait]
+impl ItemRepository for SqlItems {
+    async fn insert(&self, item: &Item) -> Result<(), Infra> {
+        self.0
+            .conn
+            .execute(&write::insert::<item::Entity>(item_to_row(&self.0, item)))
+            .await
+            .map_err(infra)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: ItemId) -> Result<Option<Item>, Infra> {
+        let row = item::Entity::find_by_id(id.as_uuid())
+            .one(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(row.map(item_from_row))
+    }
+
+    async fn list(&self, owner: Option<UserId>, page: Page) -> Result<Listing<Item>, Infra> {
+        let (rows, count) = newest_first(
+            &self.0.conn,
+            item::Entity::find().filter(owned_by(owner)),
+            item::Column::CreatedAt,
+            item::Column::Id,
+            page,
+        )
+        .await
+        .map_err(infra)?;
+        Ok(Listing {
+            data: rows.into_iter().map(item_from_row).collect(),
+            count,
+        })
+    }
+
+    async fn update(&self, item: &Item, owner: Option<UserId>) -> Result<bool, Infra> {
+        let updated = write::update::<item::Entity>(item_to_row(&self.0, item))
+            .filter(item::Column::Id.eq(item.id.as_uuid()))
+            .filter(owned_by(owner))
+            .exec(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(updated.rows_affected > 0)
+    }
+
+    async fn delete(&self, id: ItemId, owner: Option<UserId>) -> Result<bool, Infra> {
+        let deleted = item::Entity::delete_many()
+            .filter(item::Column::Id.eq(id.as_uuid()))
+            .filter(owned_by(owner))
+            .exec(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(deleted.rows_affected > 0)
+    }
+}

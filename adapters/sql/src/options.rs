@@ -1,0 +1,210 @@
+//! Connection settings and the one place a pool is opened: URL schemes accepted, pool
+//! limits and timeouts (SECURITY.md DB-02), TLS through the URL's `sslmode` (DB-01), and
+//! the SQLite pragmas the adapter relies on.
+
+use std::fmt;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// How long SQLite waits for another connection's write lock before answering "busy"
+/// (mapped to `Infra::Unavailable`).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the database is and how the pool behaves. `Debug` hides the URL's password.
+#[derive(Clone)]
+pub struct DbOptions {
+    /// `postgres://…` / `postgresql://…` (a `+driver` suffix such as `postgresql+psycopg://`
+    /// from the FastAPI template's settings is accepted and ignored), with `sslmode` and
+    /// `sslrootcert` honoured as sqlx does; or `sqlite://path?mode=rwc` / `sqlite::memory:`.
+    pub url: String,
+    /// Upper bound of pooled connections; size it to the server's (Neon's) limit.
+    pub max_connections: u32,
+    /// Connections kept open while idle; 0 lets a serverless database scale to zero.
+    pub min_connections: u32,
+    /// How long a query waits for a pooled connection before failing as unavailable
+    /// (sqlx's own default of 30 s would hang requests, SECURITY.md S2).
+    pub acquire_timeout: Duration,
+    /// Idle connections are closed after this long.
+    pub idle_timeout: Duration,
+    /// Connections are recycled after this long, so server-side changes (role settings,
+    /// failovers) reach every connection eventually.
+    pub max_lifetime: Duration,
+}
+
+impl DbOptions {
+    /// Options for `url` with the defaults: 10 connections at most, none kept idle, 3 s to
+    /// acquire, 5 min idle, 30 min lifetime.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(300),
+            max_lifetime: Duration::from_secs(1800),
+        }
+    }
+}
+
+impl fmt::Debug for DbOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = match url::Url::parse(&self.url) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                // Only fails for URLs that cannot have a password, which this one has.
+                let _ = parsed.set_password(Some("REDACTED"));
+                parsed.to_string()
+            }
+            Ok(_) => self.url.clone(),
+            Err(_) => "<unparsable url>".to_owned(),
+        };
+        f.debug_struct("DbOptions")
+            .field("url", &url)
+            .field("max_connections", &self.max_connections)
+            .field("min_connections", &self.min_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .finish()
+    }
+}
+
+/// Why no pool could be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL names no engine this adapter speaks. Only the scheme is echoed: the rest may
+    /// hold a password.
+    #[error("unsupported database URL scheme {scheme:?}: expected postgres, postgresql or sqlite")]
+    UnsupportedScheme { scheme: String },
+    /// The server refused or could not be reached (including a TLS verification failure).
+    #[error("cannot connect to the database")]
+    Database(#[source] DbErr),
+}
+
+/// The engine behind a URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Postgres,
+    Sqlite { in_memory: bool },
+}
+
+/// A URL the drivers accept, and its engine.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub(crate) url: String,
+    pub(crate) engine: Engine,
+}
+
+impl Target {
+    /// Reads the scheme, dropping a `+driver` suffix (SQLAlchemy-style URLs).
+    ///
+    /// # Errors
+    /// `UnsupportedScheme` for anything but PostgreSQL and SQLite.
+    pub(crate) fn parse(url: &str) -> Result<Self, ConnectError> {
+        let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
+        let base = scheme.split('+').next().unwrap_or(scheme);
+        let engine = match base.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Engine::Postgres,
+            "sqlite" => Engine::Sqlite {
+                in_memory: rest.starts_with(":memory:") || rest.contains("mode=memory"),
+            },
+            _ => {
+                return Err(ConnectError::UnsupportedScheme {
+                    scheme: scheme.to_owned(),
+                });
+            }
+        };
+        Ok(Self {
+            url: format!("{base}:{rest}"),
+            engine,
+        })
+    }
+
+    /// The host name of a PostgreSQL URL, if it has one.
+    pub(crate) fn host(&self) -> Option<String> {
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }
+}
+
+/// Opens a pool for `target` with `options`' limits.
+///
+/// # Errors
+/// `Database` when the first connection cannot be made.
+pub(crate) async fn open(
+    target: &Target,
+    options: &DbOptions,
+) -> Result<DatabaseConnection, ConnectError> {
+    let mut opt = ConnectOptions::new(target.url.clone());
+    opt.max_connections(options.max_connections)
+        .min_connections(options.min_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .idle_timeout(options.idle_timeout)
+        .max_lifetime(options.max_lifetime)
+        .set_application_name("gatehouse")
+        // sqlx logs statements with their bound values (SECURITY.md S3, ERR-04).
+        .sqlx_logging(false)
+        .record_stmt_in_spans(false);
+    match target.engine {
+        Engine::Postgres => {}
+        Engine::Sqlite { in_memory } => {
+            if in_memory {
+                // Every connection to `:memory:` is a separate, empty database: keep exactly
+                // one, forever.
+                opt.max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            }
+            opt.map_sqlx_sqlite_opts(move |o| {
+                let o = o.foreign_keys(true).busy_timeout(SQLITE_BUSY_TIMEOUT);
+                if in_memory {
+                    o
+                } else {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                }
+            });
+        }
+    }
+    Database::connect(opt).await.map_err(ConnectError::Database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_suffixes_are_dropped_and_engines_recognised() {
+        let t = Target::parse("postgresql+psycopg://u:p@db.example.com:5432/app").unwrap();
+        assert_eq!(t.url, "postgresql://u:p@db.example.com:5432/app");
+        assert_eq!(t.engine, Engine::Postgres);
+        assert_eq!(t.host().as_deref(), Some("db.example.com"));
+        assert_eq!(
+            Target::parse("sqlite::memory:").unwrap().engine,
+            Engine::Sqlite { in_memory: true }
+        );
+        assert_eq!(
+            Target::parse("sqlite://gatehouse.db?mode=rwc")
+                .unwrap()
+                .engine,
+            Engine::Sqlite { in_memory: false }
+        );
+    }
+
+    #[test]
+    fn other_schemes_are_refused_without_echoing_the_url() {
+        let err = Target::parse("mysql://root:hunter2@db/app").unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("\"mysql\""), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let shown = format!("{:?}", DbOptions::new("postgres://app:hunter2@db/app"));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+}

@@ -1,0 +1,204 @@
+//! `UserRepository` on `"user"`: email-key uniqueness left to `ix_user_email_key`, the
+//! last-active-superuser guard under row locks, and the explicit all-or-nothing delete.
+
+use async_trait::async_trait;
+use gatehouse_domain::ports::{UserRepository, UserWriteError};
+use gatehouse_domain::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId};
+use sea_orm::sea_query::{Expr, LockType, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::entity::{item, refresh_token, reset_token, session, user};
+use crate::error::{infra, user_write};
+use crate::listing::newest_first;
+use crate::mapping::{user_from_row, user_to_row};
+use crate::sessions::{end_sessions, ending};
+use crate::write;
+
+/// The user accounts.
+pub(crate) struct SqlUsers(pub(crate) Db);
+
+/// Locks the ids of every active superuser, in id order (the first step of the lock order
+/// in `crate::db`), and returns them.
+async fn lock_active_superusers(txn: &DatabaseTransaction) -> Result<Vec<Uuid>, DbErr> {
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::IsSuperuser.eq(true))
+        .order_by_asc(user::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple()
+        .all(txn)
+        .await
+}
+
+/// Locks and reads one user row.
+pub(crate) async fn lock_user(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    lock: LockType,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).lock(lock).one(txn).await
+}
+
+/// Deletes every reset token of the user (a password change voids them, RT-13).
+pub(crate) async fn drop_reset_tokens(txn: &DatabaseTransaction, id: Uuid) -> Result<(), DbErr> {
+    reset_token::Entity::delete_many()
+        .filter(reset_token::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl UserRepository for SqlUsers {
+    async fn insert(&self, user: &User) -> Result<(), UserWriteError> {
+        let statement = write::insert::<user::Entity>(user_to_row(&self.0, user));
+        self.0.conn.execute(&statement).await.map_err(user_write)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: UserId) -> Result<Option<User>, Infra> {
+        let row = user::Entity::find_by_id(id.as_uuid())
+            .one(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(row.map(user_from_row))
+    }
+
+    async fn find_by_email(&self, key: &EmailKey) -> Result<Option<User>, Infra> {
+        let row = user::Entity::find()
+            .filter(user::Column::EmailKey.eq(key.as_str()))
+            .one(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(row.map(user_from_row))
+    }
+
+    async fn list(&self, page: Page) -> Result<Listing<User>, Infra> {
+        let (rows, count) = newest_first(
+            &self.0.conn,
+            user::Entity::find(),
+            user::Column::CreatedAt,
+            user::Column::Id,
+            page,
+        )
+        .await
+        .map_err(infra)?;
+        Ok(Listing {
+            data: rows.into_iter().map(user_from_row).collect(),
+            count,
+        })
+    }
+
+    async fn update(&self, user: &User, sessions: SessionEnd) -> Result<(), UserWriteError> {
+        let now = self.0.now();
+        let id = user.id.as_uuid();
+        let txn = self.0.begin_write().await.map_err(infra)?;
+        // A write that may demote locks every active superuser first, so two concurrent
+        // demotions queue and the second sees the first (CONTRACT.md §9j).
+        let superusers = if user.is_active_superuser() {
+            Vec::new()
+        } else {
+            lock_active_superusers(&txn).await.map_err(infra)?
+        };
+        let stored = lock_user(&txn, id, LockType::NoKeyUpdate)
+            .await
+            .map_err(infra)?
+            .ok_or(UserWriteError::NotFound)?;
+        write::update::<user::Entity>(user_to_row(&self.0, user))
+            .filter(user::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(user_write)?;
+        let demotes = stored.is_active && stored.is_superuser && !user.is_active_superuser();
+        if demotes && superusers.iter().all(|other| *other == id) {
+            // Dropping the transaction rolls the update back.
+            return Err(UserWriteError::LastActiveSuperuser);
+        }
+        if stored.hashed_password != user.hashed_password.as_str() {
+            drop_reset_tokens(&txn, id).await.map_err(infra)?;
+        }
+        if let Some((scope, reason)) = ending(sessions) {
+            end_sessions(&self.0, &txn, user.id, scope, reason, now)
+                .await
+                .map_err(infra)?;
+        }
+        txn.commit().await.map_err(infra)?;
+        Ok(())
+    }
+
+    async fn upgrade_hash(
+        &self,
+        id: UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<(), Infra> {
+        user::Entity::update_many()
+            .col_expr(user::Column::HashedPassword, Expr::val(new.as_str()))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .filter(user::Column::HashedPassword.eq(old.as_str()))
+            .exec(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: UserId) -> Result<bool, Infra> {
+        let id = id.as_uuid();
+        let txn = self.0.begin_write().await.map_err(infra)?;
+        if lock_user(&txn, id, LockType::Update)
+            .await
+            .map_err(infra)?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        // Explicit deletes rather than trusting the cascades alone, in lock order: the
+        // user's sessions are locked before their tokens go.
+        let _: Vec<Uuid> = session::Entity::find()
+            .select_only()
+            .column(session::Column::Id)
+            .filter(session::Column::UserId.eq(id))
+            .lock(LockType::Update)
+            .into_tuple()
+            .all(&txn)
+            .await
+            .map_err(infra)?;
+        item::Entity::delete_many()
+            .filter(item::Column::OwnerId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(infra)?;
+        refresh_token::Entity::delete_many()
+            .filter(
+                refresh_token::Column::SessionId.in_subquery(
+                    Query::select()
+                        .column(session::Column::Id)
+                        .from(session::Entity)
+                        .and_where(session::Column::UserId.eq(id))
+                        .to_owned(),
+                ),
+            )
+            .exec(&txn)
+            .await
+            .map_err(infra)?;
+        session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(infra)?;
+        drop_reset_tokens(&txn, id).await.map_err(infra)?;
+        let deleted = user::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(infra)?;
+        txn.commit().await.map_err(infra)?;
+        Ok(deleted.rows_affected > 0)
+    }
+}
