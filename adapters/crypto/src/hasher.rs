@@ -169,6 +169,15 @@ mod tests {
         Argon2Hasher::new(params, PoolLimits::default()).unwrap()
     }
 
+    /// A hasher whose pool a test can saturate with one blocker.
+    fn single_permit(max_wait: Duration) -> Argon2Hasher {
+        let limits = PoolLimits {
+            permits: NonZeroUsize::MIN,
+            max_wait,
+        };
+        Argon2Hasher::new(CHEAP, limits).unwrap()
+    }
+
     fn password(raw: &str) -> Password {
         Password::new(raw).unwrap()
     }
@@ -181,6 +190,20 @@ mod tests {
 
     async fn verify(hasher: &Argon2Hasher, raw: &str, stored: &StoredPasswordHash) -> Verification {
         hasher.verify(&password(raw), Some(stored)).await.unwrap()
+    }
+
+    /// `right` verifies as `expected`; `right` with its last character changed does not match.
+    async fn assert_verifies(
+        hasher: &Argon2Hasher,
+        right: &str,
+        stored: &StoredPasswordHash,
+        expected: Verification,
+    ) {
+        let mut wrong = right.to_owned();
+        wrong.pop();
+        wrong.push('#');
+        assert_eq!(verify(hasher, right, stored).await, expected, "{right}");
+        assert_eq!(verify(hasher, &wrong, stored).await, NO_MATCH, "{wrong}");
     }
 
     const MATCH: Verification = Verification {
@@ -246,70 +269,52 @@ mod tests {
         assert!(b.starts_with("$2b$04$"));
         for prefix in ["$2b$", "$2a$", "$2y$"] {
             let stored = StoredPasswordHash::new(b.replacen("$2b$", prefix, 1));
-            assert_eq!(
-                verify(&hasher, "changethis-legacy", &stored).await,
-                MATCH_REHASH,
-                "{prefix}"
-            );
-            assert_eq!(
-                verify(&hasher, "changethis-legacyX", &stored).await,
-                NO_MATCH,
-                "{prefix}"
-            );
+            assert_verifies(&hasher, "changethis-legacy", &stored, MATCH_REHASH).await;
         }
     }
 
     #[tokio::test]
-    async fn weaker_argon2_matches_and_asks_for_a_rehash() {
+    async fn weaker_hashes_ask_for_a_rehash_and_stronger_ones_are_kept() {
         let hasher = hasher(HashParams::default());
         let weak = HashParams {
             memory_kib: 8_192,
             iterations: 1,
             parallelism: 1,
         };
-        let stored = foreign_argon2(Algorithm::Argon2id, weak, "old password");
-        assert!(
-            stored
-                .as_str()
-                .starts_with("$argon2id$v=19$m=8192,t=1,p=1$")
-        );
-        assert_eq!(verify(&hasher, "old password", &stored).await, MATCH_REHASH);
-        assert_eq!(verify(&hasher, "old passwort", &stored).await, NO_MATCH);
-
-        let argon2i = foreign_argon2(Algorithm::Argon2i, HashParams::default(), "old password");
-        assert_eq!(
-            verify(&hasher, "old password", &argon2i).await,
-            MATCH_REHASH
-        );
-    }
-
-    #[tokio::test]
-    async fn a_template_strength_hash_is_kept() {
-        let hasher = hasher(HashParams::default());
         let template = HashParams {
             memory_kib: 65_536,
             iterations: 3,
             parallelism: 4,
         };
-        let stored = foreign_argon2(Algorithm::Argon2id, template, "template password");
-        assert!(
-            stored
-                .as_str()
-                .starts_with("$argon2id$v=19$m=65536,t=3,p=4$")
-        );
-        assert_eq!(verify(&hasher, "template password", &stored).await, MATCH);
+        for (algorithm, params, prefix, expected) in [
+            (
+                Algorithm::Argon2id,
+                weak,
+                "$argon2id$v=19$m=8192,t=1,p=1$",
+                MATCH_REHASH,
+            ),
+            (
+                Algorithm::Argon2i,
+                HashParams::default(),
+                "$argon2i$v=19$m=19456,t=2,p=1$",
+                MATCH_REHASH,
+            ),
+            (
+                Algorithm::Argon2id,
+                template,
+                "$argon2id$v=19$m=65536,t=3,p=4$",
+                MATCH,
+            ),
+        ] {
+            let stored = foreign_argon2(algorithm, params, "old password");
+            assert!(stored.as_str().starts_with(prefix), "{prefix}");
+            assert_verifies(&hasher, "old password", &stored, expected).await;
+        }
     }
 
     #[tokio::test]
     async fn a_hash_above_the_ceiling_is_refused_fast_without_the_pool() {
-        let hasher = Argon2Hasher::new(
-            CHEAP,
-            PoolLimits {
-                permits: NonZeroUsize::MIN,
-                max_wait: Duration::from_millis(10),
-            },
-        )
-        .unwrap();
+        let hasher = single_permit(Duration::from_millis(10));
         let genuine = hasher.hash(&password("correct horse")).await.unwrap();
         let tampered = StoredPasswordHash::new(genuine.as_str().replacen("m=256", "m=4194304", 1));
         assert!(tampered.as_str().contains("m=4194304"));
@@ -338,14 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_account_does_the_same_pooled_work_as_a_real_one() {
-        let hasher = Argon2Hasher::new(
-            CHEAP,
-            PoolLimits {
-                permits: NonZeroUsize::MIN,
-                max_wait: Duration::from_millis(10),
-            },
-        )
-        .unwrap();
+        let hasher = single_permit(Duration::from_millis(10));
         let (release, blocker) = occupy(&hasher.pool).await;
         let outcome = hasher.verify(&password("whatever123"), None).await;
         assert!(matches!(outcome, Err(Infra::Unavailable(_))), "{outcome:?}");
@@ -355,14 +353,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_saturated_pool_makes_the_next_hash_unavailable() {
-        let hasher = Argon2Hasher::new(
-            CHEAP,
-            PoolLimits {
-                permits: NonZeroUsize::MIN,
-                max_wait: Duration::from_millis(50),
-            },
-        )
-        .unwrap();
+        let hasher = single_permit(Duration::from_millis(50));
         let (release, blocker) = occupy(&hasher.pool).await;
         let second = hasher.hash(&password("second login")).await;
         assert!(matches!(second, Err(Infra::Unavailable(_))), "{second:?}");

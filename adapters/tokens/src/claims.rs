@@ -15,9 +15,6 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-/// Longest token accepted, checked before any parsing (§4.2; pitfall K1).
-pub(crate) const MAX_TOKEN_LEN: usize = 4096;
-
 /// The claims as they travel; `T` is the timestamp encoding (JWT: seconds, PASETO: RFC 3339).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct WireClaims<T> {

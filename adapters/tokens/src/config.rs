@@ -8,9 +8,9 @@ use gatehouse_domain::ports::{AccessClaims, AccessTokens};
 use gatehouse_domain::{SessionId, UserId};
 use time::{Duration, OffsetDateTime};
 
-use crate::jwt::JwtTokens;
+use crate::jwt::JwtCodec;
 use crate::keys::{Ed25519PublicKey, Ed25519SigningKey, HmacSecret, KeyError, LocalKey};
-use crate::paseto::PasetoTokens;
+use crate::paseto::PasetoCodec;
 
 /// What every access token says about where it comes from and how long it lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,15 +85,15 @@ pub fn build_access_tokens(
         }
     }
     let tokens: Arc<dyn AccessTokens> = match format {
-        TokenFormat::JwtHs256 { secret } => Arc::new(JwtTokens::hs256(&secret, settings)),
+        TokenFormat::JwtHs256 { secret } => Arc::new(JwtCodec::hs256(&secret, settings)),
         TokenFormat::JwtEdDsa { signing, previous } => {
-            Arc::new(JwtTokens::eddsa(&signing, &previous, settings))
+            Arc::new(JwtCodec::eddsa(&signing, &previous, settings))
         }
         TokenFormat::PasetoLocal { current, previous } => {
-            Arc::new(PasetoTokens::local(&current, &previous, settings))
+            Arc::new(PasetoCodec::local(&current, &previous, settings))
         }
         TokenFormat::PasetoPublic { signing, previous } => {
-            Arc::new(PasetoTokens::public(&signing, &previous, settings)?)
+            Arc::new(PasetoCodec::public(&signing, &previous, settings)?)
         }
     };
     self_test(tokens.as_ref())?;

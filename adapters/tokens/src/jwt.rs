@@ -4,16 +4,15 @@
 
 use std::collections::HashMap;
 
-use gatehouse_domain::ports::{
-    AccessClaims, AccessTokens, IssuedAccessToken, PublicKey, TokenRejected,
-};
-use gatehouse_domain::{Infra, Secret};
+use gatehouse_domain::Infra;
+use gatehouse_domain::ports::{AccessClaims, PublicKey};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use time::{Duration, OffsetDateTime};
 
 use crate::TokenSettings;
-use crate::claims::{MAX_TOKEN_LEN, Reason, Stamp, UnixTime, WireClaims, accept};
+use crate::access::{Codec, CodecTokens};
+use crate::claims::{Reason, Stamp, UnixTime, WireClaims, accept};
 use crate::keys::{Ed25519PublicKey, Ed25519SigningKey, HmacSecret};
 
 /// The `typ` header of our access tokens (RFC 9068 §2.1), checked by our code (TOK-06).
@@ -30,8 +29,8 @@ enum VerifyingKeys {
     ByKid(HashMap<String, DecodingKey>),
 }
 
-/// JWT issuer and verifier for one algorithm.
-pub(crate) struct JwtTokens {
+/// JWT encoding and decoding for one algorithm.
+pub(crate) struct JwtCodec {
     header: Header,
     signing: EncodingKey,
     verifying: VerifyingKeys,
@@ -40,9 +39,9 @@ pub(crate) struct JwtTokens {
     published: Vec<PublicKey>,
 }
 
-impl JwtTokens {
+impl JwtCodec {
     /// HS256 with `SECRET_KEY` (template-compatible key, not template-compatible tokens).
-    pub(crate) fn hs256(secret: &HmacSecret, settings: TokenSettings) -> Self {
+    pub(crate) fn hs256(secret: &HmacSecret, settings: TokenSettings) -> CodecTokens<Self> {
         Self::new(
             Algorithm::HS256,
             EncodingKey::from_secret(secret.as_bytes()),
@@ -58,7 +57,7 @@ impl JwtTokens {
         signing: &Ed25519SigningKey,
         previous: &[Ed25519PublicKey],
         settings: TokenSettings,
-    ) -> Self {
+    ) -> CodecTokens<Self> {
         let current = signing.public_key();
         let mut published = Vec::new();
         let mut by_kid = HashMap::new();
@@ -91,7 +90,7 @@ impl JwtTokens {
         verifying: VerifyingKeys,
         published: Vec<PublicKey>,
         settings: TokenSettings,
-    ) -> Self {
+    ) -> CodecTokens<Self> {
         let mut header = Header::new(algorithm);
         header.typ = Some(ACCESS_TYP.to_owned());
         header.kid = kid;
@@ -103,14 +102,14 @@ impl JwtTokens {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = LEEWAY.unsigned_abs().as_secs();
-        Self {
+        CodecTokens(Self {
             header,
             signing,
             verifying,
             validation,
             settings,
             published,
-        }
+        })
     }
 
     fn key_for(&self, header: &Header) -> Result<&DecodingKey, Reason> {
@@ -122,25 +121,6 @@ impl JwtTokens {
                 .and_then(|kid| keys.get(kid))
                 .ok_or(Reason::UnknownKey),
         }
-    }
-
-    fn check(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, Reason> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(Reason::TooLong);
-        }
-        // The header is untrusted until the signature verifies: it only names our key and type.
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Reason::Malformed)?;
-        if header.typ.as_deref() != Some(ACCESS_TYP) {
-            return Err(Reason::WrongType);
-        }
-        if header.crit.is_some() {
-            // RFC 7515 §4.1.11: we understand no extension, so none may be critical.
-            return Err(Reason::CriticalHeader);
-        }
-        let key = self.key_for(&header)?;
-        let data = jsonwebtoken::decode::<WireClaims<UnixTime>>(token, key, &self.validation)
-            .map_err(|e| reason(e.kind()))?;
-        accept(data.claims, now, LEEWAY)
     }
 }
 
@@ -160,9 +140,18 @@ fn reason(kind: &ErrorKind) -> Reason {
     }
 }
 
-impl AccessTokens for JwtTokens {
-    fn issue(&self, claims: AccessClaims, now: OffsetDateTime) -> Result<IssuedAccessToken, Infra> {
-        let stamp = Stamp::new(claims, now, self.settings.ttl, Duration::ZERO);
+impl Codec for JwtCodec {
+    const BACKDATE: Duration = Duration::ZERO;
+
+    fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    fn published(&self) -> &[PublicKey] {
+        &self.published
+    }
+
+    fn encode(&self, stamp: &Stamp) -> Result<String, Infra> {
         let wire = WireClaims {
             sub: stamp.user.to_string(),
             sid: stamp.session.to_string(),
@@ -173,20 +162,23 @@ impl AccessTokens for JwtTokens {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
         };
-        let token =
-            jsonwebtoken::encode(&self.header, &wire, &self.signing).map_err(Infra::unexpected)?;
-        Ok(IssuedAccessToken {
-            token: Secret::new(token),
-            expires_in: self.settings.ttl,
-        })
+        jsonwebtoken::encode(&self.header, &wire, &self.signing).map_err(Infra::unexpected)
     }
 
-    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenRejected> {
-        Ok(self.check(token, now)?)
-    }
-
-    fn public_keys(&self) -> Vec<PublicKey> {
-        self.published.clone()
+    fn decode(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, Reason> {
+        // The header is untrusted until the signature verifies: it only names our key and type.
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Reason::Malformed)?;
+        if header.typ.as_deref() != Some(ACCESS_TYP) {
+            return Err(Reason::WrongType);
+        }
+        if header.crit.is_some() {
+            // RFC 7515 §4.1.11: we understand no extension, so none may be critical.
+            return Err(Reason::CriticalHeader);
+        }
+        let key = self.key_for(&header)?;
+        let data = jsonwebtoken::decode::<WireClaims<UnixTime>>(token, key, &self.validation)
+            .map_err(|e| reason(e.kind()))?;
+        accept(data.claims, now, LEEWAY)
     }
 }
 

@@ -7,6 +7,7 @@
 //! Nothing here reads the environment or knows about HTTP: the composition root turns
 //! configuration into a [`TokenFormat`] and [`TokenSettings`] and calls [`build_access_tokens`].
 
+mod access;
 mod claims;
 mod config;
 mod derive;

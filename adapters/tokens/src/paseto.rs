@@ -8,10 +8,8 @@
 
 use std::collections::HashMap;
 
-use gatehouse_domain::ports::{
-    AccessClaims, AccessTokens, IssuedAccessToken, PublicKey, TokenRejected,
-};
-use gatehouse_domain::{Infra, Secret};
+use gatehouse_domain::Infra;
+use gatehouse_domain::ports::{AccessClaims, PublicKey};
 use pasetors::claims::{Claims, ClaimsValidationRules};
 use pasetors::errors::{ClaimValidationError, Error as PasetoError};
 use pasetors::footer::Footer;
@@ -24,11 +22,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::TokenSettings;
-use crate::claims::{MAX_TOKEN_LEN, Reason, Rfc3339Time, Stamp, WireClaims, accept};
+use crate::access::{Codec, CodecTokens};
+use crate::claims::{Reason, Rfc3339Time, Stamp, WireClaims, accept};
 use crate::keys::{Ed25519PublicKey, Ed25519SigningKey, KeyError, LocalKey, kid_text};
-
-/// How far `iat`/`nbf` are moved back so a verifier whose clock lags still accepts (TOK-07).
-const BACKDATE: Duration = Duration::seconds(5);
 
 /// A key with the footer that names it.
 struct Entry<K> {
@@ -73,8 +69,8 @@ enum Keys {
     },
 }
 
-/// PASETO v4 issuer and verifier for one purpose.
-pub(crate) struct PasetoTokens {
+/// PASETO v4 encoding and decoding for one purpose.
+pub(crate) struct PasetoCodec {
     keys: Keys,
     rules: ClaimsValidationRules,
     implicit: Vec<u8>,
@@ -82,13 +78,13 @@ pub(crate) struct PasetoTokens {
     published: Vec<PublicKey>,
 }
 
-impl PasetoTokens {
+impl PasetoCodec {
     /// `v4.local` sealed with `current`; tokens of `current` and of every key in `previous` open.
     pub(crate) fn local(
         current: &LocalKey,
         previous: &[LocalKey],
         settings: TokenSettings,
-    ) -> Self {
+    ) -> CodecTokens<Self> {
         let mut ring = HashMap::new();
         for key in std::iter::once(current).chain(previous) {
             let kid = key.paserk_id();
@@ -110,7 +106,7 @@ impl PasetoTokens {
         signing: &Ed25519SigningKey,
         previous: &[Ed25519PublicKey],
         settings: TokenSettings,
-    ) -> Result<Self, KeyError> {
+    ) -> Result<CodecTokens<Self>, KeyError> {
         let current = signing.public_key();
         let mut ring = HashMap::new();
         let mut published = Vec::new();
@@ -135,17 +131,17 @@ impl PasetoTokens {
         ))
     }
 
-    fn new(keys: Keys, published: Vec<PublicKey>, settings: TokenSettings) -> Self {
+    fn new(keys: Keys, published: Vec<PublicKey>, settings: TokenSettings) -> CodecTokens<Self> {
         let mut rules = ClaimsValidationRules::new();
         rules.validate_issuer_with(&settings.issuer);
         rules.validate_audience_with(&settings.audience);
-        Self {
+        CodecTokens(Self {
             keys,
             rules,
             implicit: implicit_assertion(&settings.environment).into_bytes(),
             settings,
             published,
-        }
+        })
     }
 
     fn claims(&self, stamp: &Stamp) -> Result<Claims, Infra> {
@@ -209,16 +205,6 @@ impl PasetoTokens {
         };
         opened.map_err(|e| reason(&e))
     }
-
-    fn check(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, Reason> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(Reason::TooLong);
-        }
-        let trusted = self.open(token)?;
-        let wire: WireClaims<Rfc3339Time> =
-            serde_json::from_str(trusted.payload()).map_err(|_| Reason::Claims)?;
-        accept(wire, now, Duration::ZERO)
-    }
 }
 
 /// The implicit assertion of access tokens in `environment`: a token of another purpose or
@@ -244,24 +230,26 @@ fn reason(error: &PasetoError) -> Reason {
     }
 }
 
-impl AccessTokens for PasetoTokens {
-    fn issue(&self, claims: AccessClaims, now: OffsetDateTime) -> Result<IssuedAccessToken, Infra> {
-        let stamp = Stamp::new(claims, now, self.settings.ttl, BACKDATE);
-        let token = self
-            .seal(&self.claims(&stamp)?)
-            .map_err(Infra::unexpected)?;
-        Ok(IssuedAccessToken {
-            token: Secret::new(token),
-            expires_in: self.settings.ttl,
-        })
+impl Codec for PasetoCodec {
+    const BACKDATE: Duration = Duration::seconds(5);
+
+    fn settings(&self) -> &TokenSettings {
+        &self.settings
     }
 
-    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, TokenRejected> {
-        Ok(self.check(token, now)?)
+    fn published(&self) -> &[PublicKey] {
+        &self.published
     }
 
-    fn public_keys(&self) -> Vec<PublicKey> {
-        self.published.clone()
+    fn encode(&self, stamp: &Stamp) -> Result<String, Infra> {
+        self.seal(&self.claims(stamp)?).map_err(Infra::unexpected)
+    }
+
+    fn decode(&self, token: &str, now: OffsetDateTime) -> Result<AccessClaims, Reason> {
+        let trusted = self.open(token)?;
+        let wire: WireClaims<Rfc3339Time> =
+            serde_json::from_str(trusted.payload()).map_err(|_| Reason::Claims)?;
+        accept(wire, now, Duration::ZERO)
     }
 }
 

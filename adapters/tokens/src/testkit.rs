@@ -75,6 +75,22 @@ pub(crate) fn decode_json(part: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
+/// Asserts TOK-15: the payload holds the eight claims and nothing else.
+pub(crate) fn assert_minimal_claims(payload: &Value) {
+    let mut names: Vec<&str> = payload
+        .as_object()
+        .expect("a JSON object payload")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["aud", "exp", "iat", "iss", "jti", "nbf", "sid", "sub"],
+        "TOK-15"
+    );
+}
+
 /// A complete, valid JWT claim set at `now`, to be edited by a test.
 pub(crate) fn jwt_claims(now: OffsetDateTime) -> Map<String, Value> {
     let at = now.unix_timestamp();
