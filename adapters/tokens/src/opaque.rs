@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::derive::DerivedKey;
-use crate::keys::{KeyError, random_bytes};
+use crate::keys::random_bytes;
 
 /// Characters in a token: 32 bytes in unpadded base64url.
 const TOKEN_LEN: usize = 43;
@@ -25,15 +25,10 @@ pub struct OpaqueTokenService {
 }
 
 impl OpaqueTokenService {
-    /// Builds the service around `K_refresh` (derive it with
-    /// [`KeyPurpose::RefreshChild`](crate::KeyPurpose::RefreshChild)), and checks that the OS
-    /// CSPRNG answers, so a broken one fails at start-up rather than at a login.
-    ///
-    /// # Errors
-    /// `Random` if the OS generator fails.
-    pub fn new(refresh_key: DerivedKey) -> Result<Self, KeyError> {
-        random_bytes::<32>()?;
-        Ok(Self { refresh_key })
+    /// Builds the service around `K_refresh`: derive it with
+    /// [`KeyPurpose::RefreshChild`](crate::KeyPurpose::RefreshChild), never reuse another key.
+    pub fn new(refresh_key: DerivedKey) -> Self {
+        Self { refresh_key }
     }
 }
 
@@ -55,8 +50,8 @@ fn well_formed(raw: &str) -> bool {
 
 impl OpaqueTokens for OpaqueTokenService {
     fn generate(&self) -> Secret {
-        // The constructor proved the generator works; a later failure is unrecoverable.
-        let bytes: [u8; 32] = random_bytes().expect("the OS CSPRNG failed after start-up");
+        // The port cannot fail: without the OS generator no token can be issued safely at all.
+        let bytes: [u8; 32] = random_bytes().expect("the OS CSPRNG failed");
         Secret::new(URL_SAFE_NO_PAD.encode(bytes))
     }
 
@@ -81,7 +76,7 @@ mod tests {
     use crate::derive::{KeyPurpose, derive_key};
 
     fn service(secret: &[u8]) -> OpaqueTokenService {
-        OpaqueTokenService::new(derive_key(secret, KeyPurpose::RefreshChild)).unwrap()
+        OpaqueTokenService::new(derive_key(secret, KeyPurpose::RefreshChild))
     }
 
     #[test]
