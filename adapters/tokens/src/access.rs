@@ -43,7 +43,7 @@ pub(crate) struct CodecTokens<C>(pub(crate) C);
 impl<C: Codec> AccessTokens for CodecTokens<C> {
     fn issue(&self, claims: AccessClaims, now: OffsetDateTime) -> Result<IssuedAccessToken, Infra> {
         let ttl = self.0.settings().ttl;
-        let stamp = Stamp::new(claims, now, ttl, C::BACKDATE);
+        let stamp = Stamp::new(claims, now, ttl, C::BACKDATE)?;
         Ok(IssuedAccessToken {
             token: Secret::new(self.0.encode(&stamp)?),
             expires_in: ttl,

@@ -10,7 +10,7 @@
 //! libraries too. A test clock must therefore start near the real time.
 
 use gatehouse_domain::ports::{AccessClaims, TokenRejected};
-use gatehouse_domain::{SessionId, UserId};
+use gatehouse_domain::{Infra, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -64,20 +64,25 @@ pub(crate) struct Stamp {
 impl Stamp {
     /// The claims for a token issued at `now` (whole seconds) for `ttl`, with `iat`/`nbf`
     /// back-dated by `backdate` for formats whose library allows no clock skew (TOK-07).
+    ///
+    /// # Errors
+    /// `Infra::Unexpected` when `now + ttl` is past the last representable instant (an absurd
+    /// lifetime; the start-up self-test reports it).
     pub(crate) fn new(
         claims: AccessClaims,
         now: OffsetDateTime,
         ttl: Duration,
         backdate: Duration,
-    ) -> Self {
+    ) -> Result<Self, Infra> {
         let now = now - Duration::nanoseconds(i64::from(now.nanosecond()));
-        Self {
+        let out_of_range = || Infra::unexpected("token lifetime beyond the representable dates");
+        Ok(Self {
             user: claims.user.as_uuid(),
             session: claims.session.as_uuid(),
             jti: Uuid::new_v4(),
-            issued: now - backdate,
-            expires: now + ttl,
-        }
+            issued: now.checked_sub(backdate).ok_or_else(out_of_range)?,
+            expires: now.checked_add(ttl).ok_or_else(out_of_range)?,
+        })
     }
 }
 
@@ -145,13 +150,14 @@ pub(crate) fn accept<T: Into<OffsetDateTime>>(
     let user = Uuid::try_parse(&wire.sub).map_err(|_| Reason::Subject)?;
     let session = Uuid::try_parse(&wire.sid).map_err(|_| Reason::Session)?;
     Uuid::try_parse(&wire.jti).map_err(|_| Reason::TokenId)?;
-    if now > wire.exp.into() + leeway {
+    // Differences, not `instant ± leeway`: a date near the end of the calendar cannot overflow.
+    if now - wire.exp.into() > leeway {
         return Err(Reason::Expired);
     }
-    if wire.nbf.into() - leeway > now {
+    if wire.nbf.into() - now > leeway {
         return Err(Reason::NotYetValid);
     }
-    if wire.iat.into() - leeway > now {
+    if wire.iat.into() - now > leeway {
         return Err(Reason::IssuedInFuture);
     }
     Ok(AccessClaims {
@@ -187,7 +193,7 @@ mod tests {
             user: UserId::random(),
             session: SessionId::random(),
         };
-        let stamp = Stamp::new(claims, NOW, Duration::minutes(15), Duration::seconds(5));
+        let stamp = Stamp::new(claims, NOW, Duration::minutes(15), Duration::seconds(5)).unwrap();
         assert_eq!(stamp.issued, datetime!(2026-06-01 11:59:55 UTC));
         assert_eq!(stamp.expires, datetime!(2026-06-01 12:15:00 UTC));
         assert_eq!(stamp.user, claims.user.as_uuid());
@@ -215,6 +221,18 @@ mod tests {
             accept(issued_later, NOW, leeway).unwrap_err(),
             Reason::IssuedInFuture
         );
+    }
+
+    #[test]
+    fn dates_at_the_ends_of_the_calendar_do_not_overflow() {
+        let last = datetime!(9999-12-31 23:59:59 UTC);
+        let first = datetime!(-9999-01-01 00:00:00 UTC);
+        assert!(accept(wire(first, last), NOW, Duration::seconds(60)).is_ok());
+        let claims = AccessClaims {
+            user: UserId::random(),
+            session: SessionId::random(),
+        };
+        assert!(Stamp::new(claims, last, Duration::minutes(15), Duration::ZERO).is_err());
     }
 
     #[test]

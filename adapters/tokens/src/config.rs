@@ -171,6 +171,14 @@ mod tests {
             build_access_tokens(hs(), zero),
             Err(TokenSetupError::Lifetime)
         ));
+        let absurd = TokenSettings {
+            ttl: Duration::weeks(52 * 100_000),
+            ..settings()
+        };
+        assert!(matches!(
+            build_access_tokens(hs(), absurd),
+            Err(TokenSetupError::SelfTest(_))
+        ));
         let no_audience = TokenSettings {
             audience: String::new(),
             ..settings()

@@ -34,7 +34,7 @@ fn both() -> [Tokens; 2] {
 
 /// Valid claims at the real time, for a test to edit before sealing.
 fn valid_claims(tokens: &Tokens) -> Claims {
-    let stamp = Stamp::new(claims(), now(), TTL, PasetoCodec::BACKDATE);
+    let stamp = Stamp::new(claims(), now(), TTL, PasetoCodec::BACKDATE).unwrap();
     tokens.0.claims(&stamp).unwrap()
 }
 
