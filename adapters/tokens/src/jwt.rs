@@ -16,7 +16,7 @@ use crate::claims::{Reason, Stamp, UnixTime, WireClaims, accept};
 use crate::keys::{Ed25519PublicKey, Ed25519SigningKey, HmacSecret};
 
 /// The `typ` header of our access tokens (RFC 9068 §2.1), checked by our code (TOK-06).
-pub(crate) const ACCESS_TYP: &str = "at+jwt";
+const ACCESS_TYP: &str = "at+jwt";
 
 /// Clock skew allowed on `exp`, `nbf` and `iat`, stated explicitly (TOK-07, pitfall J3).
 const LEEWAY: Duration = Duration::seconds(60);

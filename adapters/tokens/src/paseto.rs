@@ -209,7 +209,7 @@ impl PasetoCodec {
 
 /// The implicit assertion of access tokens in `environment`: a token of another purpose or
 /// deployment cannot verify even under the same key (TOK-09, pitfall K2).
-pub(crate) fn implicit_assertion(environment: &str) -> String {
+fn implicit_assertion(environment: &str) -> String {
     format!("gatehouse/{environment}/access")
 }
 
