@@ -57,7 +57,8 @@ pub enum Command {
 
     /// Print fresh random key material for SECRET_KEY or TOKEN_SIGNING_KEY.
     ///
-    /// Writes the key to standard output only; store it in your secret manager.
+    /// Writes the secret key to standard output (pipe it into your secret manager or a key
+    /// file); a public half, if any, goes to standard error.
     GenerateKey(GenerateKeyArgs),
 }
 
@@ -131,7 +132,19 @@ pub struct GenerateKeyArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum KeyKind {
     /// A SECRET_KEY: 64 random URL-safe characters.
+    #[value(name = "secret-key")]
     SecretKey,
+    /// A TOKEN_SIGNING_KEY for jwt-eddsa: an Ed25519 private key as PKCS#8 PEM (the public key
+    /// goes to stderr, for other services' rotation lists).
+    #[value(name = "jwt-eddsa")]
+    JwtEddsa,
+    /// A TOKEN_SIGNING_KEY for paseto-v4-local: a k4.local. PASERK.
+    #[value(name = "paseto-v4-local")]
+    PasetoV4Local,
+    /// A TOKEN_SIGNING_KEY for paseto-v4-public: a k4.secret. PASERK (the k4.public. key goes to
+    /// stderr).
+    #[value(name = "paseto-v4-public")]
+    PasetoV4Public,
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub use report::{ConfigError, ConfigErrors, Warning};
 pub use secrets::{EXAMPLE_SECRET_KEY, FirstSuperuser, generate_secret_key};
 pub use server::{AllowedOrigins, ServerSettings};
 pub use settings::{API_V1_STR, Settings};
-pub use tokens::{TokenFormat, TokenSettings};
+pub use tokens::AccessTokenSettings;
 
 /// The exit code for a configuration the binary refuses (`EX_CONFIG` from sysexits.h;
 /// SECURITY.md D12).

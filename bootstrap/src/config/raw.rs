@@ -64,7 +64,6 @@ pub(super) struct RawSettings {
     pub token_audience: Option<String>,
     pub token_signing_key: Option<String>,
     pub token_signing_key_file: Option<String>,
-    pub token_signing_key_id: Option<String>,
     pub token_verification_keys: Option<String>,
     pub token_verification_keys_file: Option<String>,
 

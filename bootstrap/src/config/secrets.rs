@@ -82,7 +82,7 @@ pub(super) fn secret_key(report: &mut Report, raw: Option<&str>) -> Option<Secre
     };
     if !placeholder(report, "SECRET_KEY", key) {
         if key.len() < MIN_KEY_BYTES {
-            report.weak("SECRET_KEY", format!("is too short: {HOW}"));
+            report.weak("SECRET_KEY", format!("has fewer than 32 bytes: {HOW}"));
         } else if distinct_bytes(key) < MIN_DISTINCT_BYTES {
             report.weak(
                 "SECRET_KEY",
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn superuser_values_are_checked() {
         let mut report = strict();
-        first_superuser(&mut report, Some("not-an-email"), Some("short"));
+        first_superuser(&mut report, Some("not-an-email"), Some("7chars!"));
         let errors = report.finish().unwrap_err();
         assert!(errors.names("FIRST_SUPERUSER"));
         assert!(errors.names("FIRST_SUPERUSER_PASSWORD"));

@@ -16,15 +16,16 @@ use super::raw::RawSettings;
 use super::report::{ConfigError, ConfigErrors, Report, Warning};
 use super::secrets::{self, FirstSuperuser};
 use super::server::{self, ServerSettings};
-use super::tokens::{self, TokenSettings};
+use super::tokens::{self, AccessTokenSettings};
 use super::{logging, source};
 
 /// The only API prefix Gatehouse serves; `API_V1_STR` may only repeat it (CONTRACT.md §11).
 pub const API_V1_STR: &str = "/api/v1";
 
 /// Everything the binary needs, validated once at start-up. `Debug` shows no secret: keys,
-/// passwords and database URLs are redacting types (SECURITY.md CFG-04).
-#[derive(Clone, Debug)]
+/// passwords and database URLs are redacting types (SECURITY.md CFG-04). Not `Clone`: the token
+/// keys are moved into the token service.
+#[derive(Debug)]
 pub struct Settings {
     pub environment: Environment,
     /// OpenAPI title, email subjects, default sender name.
@@ -36,7 +37,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub log: LogSettings,
     pub database: DatabaseSettings,
-    pub tokens: TokenSettings,
+    /// Token format with parsed keys and claims, for `gatehouse_tokens::build_access_tokens`.
+    pub tokens: AccessTokenSettings,
     /// Session, reset-token and throttle rules, ready for `Gatehouse::new`.
     pub policy: Policy,
     pub hashing: HashingSettings,
@@ -85,15 +87,9 @@ impl Settings {
     pub fn summary(&self) -> Vec<(&'static str, String)> {
         let seconds = |d: std::time::Duration| format!("{} s", d.as_secs());
         let database = &self.database;
-        let tokens = &self.tokens;
         let server = &self.server;
         let policy = &self.policy;
         let hashing = &self.hashing;
-        let signing = match (&tokens.signing_key, &tokens.signing_key_id) {
-            (None, _) => "SECRET_KEY".to_owned(),
-            (Some(_), None) => "TOKEN_SIGNING_KEY (kid derived)".to_owned(),
-            (Some(_), Some(kid)) => format!("TOKEN_SIGNING_KEY (kid {kid})"),
-        };
         vec![
             ("environment", self.environment.to_string()),
             ("project name", self.project_name.clone()),
@@ -121,11 +117,11 @@ impl Settings {
             (
                 "access tokens",
                 format!(
-                    "{}, issuer {}, audience {}, {} min, signed with {signing}",
-                    tokens.format.as_str(),
-                    tokens.issuer,
-                    tokens.audience,
-                    tokens.access_token_lifetime.whole_minutes()
+                    "{}, issuer {}, audience {}, {} min",
+                    tokens::describe(&self.tokens.format),
+                    self.tokens.claims.issuer,
+                    self.tokens.claims.audience,
+                    self.tokens.claims.ttl.whole_minutes()
                 ),
             ),
             (
@@ -239,7 +235,7 @@ fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors>
     let frontend_host = server::frontend_host(&mut report, raw.frontend_host.as_deref());
     let server = server::settings(&mut report, raw, &frontend_host);
     let log = logging::settings(&mut report, raw, development);
-    let tokens = tokens::settings(&mut report, raw, development);
+    let tokens = tokens::settings(&mut report, raw, environment, secret_key.as_ref());
     let policy = policy::policy(&mut report, raw);
     let hashing = policy::hashing(&mut report, raw);
     let mail = mail::settings(&mut report, raw, &project_name);
@@ -249,9 +245,9 @@ fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors>
             "is set but Gatehouse does not report to Sentry; it is ignored",
         );
     }
-    match (report.finish(), secret_key.zip(database)) {
-        (Err(errors), _) => Err(errors),
-        (Ok(warnings), Some((secret_key, database))) => Ok((
+    match (report.finish(), secret_key, database, tokens) {
+        (Err(errors), ..) => Err(errors),
+        (Ok(warnings), Some(secret_key), Some(database), Some(tokens)) => Ok((
             Settings {
                 environment,
                 project_name,
@@ -269,9 +265,192 @@ fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors>
             warnings,
         )),
         // Each section records an error whenever it yields nothing; this only guards that rule.
-        (Ok(_), None) => Err(ConfigErrors(vec![ConfigError {
+        (Ok(_), ..) => Err(ConfigErrors(vec![ConfigError {
             variable: "configuration",
             message: "a required setting is missing".to_owned(),
         }])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "kX9-2mQ_vR7tL4wZ8nB1cY6hJ3pF0sD5gA";
+    const DB: &str =
+        "postgres://gatehouse:db-pass-31337@db.example.com/gatehouse?sslmode=verify-full";
+
+    fn load(vars: &[(&str, &str)]) -> Result<(Settings, Vec<Warning>), ConfigErrors> {
+        Settings::from_vars(
+            vars.iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+        )
+    }
+
+    fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = vec![
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", KEY),
+            ("DATABASE_URL", DB),
+        ];
+        vars.extend_from_slice(extra);
+        vars
+    }
+
+    #[test]
+    fn a_minimal_production_configuration_is_accepted_silently() {
+        let (settings, warnings) = load(&production(&[])).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(settings.environment, Environment::Production);
+        assert!(settings.first_superuser.is_none() && settings.mail.is_none());
+        assert_eq!(settings.log.format, crate::telemetry::LogFormat::Json);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_without_the_secret() {
+        let errors = load(&[
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", "short"),
+            ("DATABASE_URL", "sqlite://x.db"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "abc"),
+        ])
+        .unwrap_err();
+        let names: Vec<&str> = errors.0.iter().map(|e| e.variable).collect();
+        assert_eq!(
+            names,
+            ["SECRET_KEY", "DATABASE_URL", "ACCESS_TOKEN_EXPIRE_MINUTES"]
+        );
+        assert!(!errors.to_string().contains("short"));
+    }
+
+    #[test]
+    fn nothing_set_means_production_and_names_what_is_missing() {
+        let errors = load(&[]).unwrap_err();
+        assert!(errors.names("SECRET_KEY") && errors.names("DATABASE_URL"));
+        let errors = load(&[("FIRST_SUPERUSER", "root@example.com")]).unwrap_err();
+        assert_eq!(errors.0.len(), 3, "{errors}");
+    }
+
+    #[test]
+    fn development_with_nothing_set_starts_with_warnings() {
+        let (settings, warnings) = load(&[("ENVIRONMENT", "development")]).unwrap();
+        assert_eq!(
+            settings.database.url.expose(),
+            super::database::DEVELOPMENT_DATABASE_URL
+        );
+        assert_eq!(settings.log.format, crate::telemetry::LogFormat::Pretty);
+        let warned: Vec<&str> = warnings.iter().map(|w| w.variable).collect();
+        for variable in [
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "FIRST_SUPERUSER",
+            "FIRST_SUPERUSER_PASSWORD",
+        ] {
+            assert!(
+                warned.contains(&variable),
+                "{variable} not warned: {warned:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let (settings, _) = load(&production(&[
+            ("FIRST_SUPERUSER", "root@example.com"),
+            ("FIRST_SUPERUSER_PASSWORD", "seed-pass-31337"),
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_PASSWORD", "smtp-pass-31337"),
+            ("EMAILS_FROM_EMAIL", "noreply@example.com"),
+        ]))
+        .unwrap();
+        let shown = format!("{settings:?}");
+        for secret in [KEY, "db-pass-31337", "seed-pass-31337", "smtp-pass-31337"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("root@example.com"),
+            "non-secrets stay visible"
+        );
+    }
+
+    /// SECURITY.md pitfall E2: a malformed optional fails instead of falling back to its default.
+    /// Each case's last variable is the one that must be named.
+    #[test]
+    fn every_optional_refuses_a_malformed_value() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("ENVIRONMENT", "prodution")],
+            &[("FASTAPI_ENV", "production")],
+            &[("API_V1_STR", "/api/v2")],
+            &[("DATABASE_URL", "mysql://db/app")],
+            &[("DATABASE_MIGRATION_URL", "not a url")],
+            &[
+                ("POSTGRES_SERVER", "localhost"),
+                ("POSTGRES_USER", "app"),
+                ("POSTGRES_PORT", "x"),
+            ],
+            &[("DATABASE_MAX_CONNECTIONS", "0")],
+            &[("DATABASE_MIN_CONNECTIONS", "-1")],
+            &[("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "0")],
+            &[("DATABASE_IDLE_TIMEOUT_SECONDS", "5m")],
+            &[("DATABASE_MAX_LIFETIME_SECONDS", "x")],
+            &[
+                ("FIRST_SUPERUSER_PASSWORD", "long enough"),
+                ("FIRST_SUPERUSER", "root"),
+            ],
+            &[
+                ("FIRST_SUPERUSER", "root@example.com"),
+                ("FIRST_SUPERUSER_PASSWORD", "7chars!"),
+            ],
+            &[("HOST", "localhost")],
+            &[("PORT", "99999")],
+            &[("LOG_FORMAT", "xml")],
+            &[("RUST_LOG", "gatehouse=loud")],
+            &[("DOCS_ENABLED", "maybe")],
+            &[("MAX_BODY_BYTES", "0")],
+            &[("REQUEST_TIMEOUT_SECONDS", "0")],
+            &[("SHUTDOWN_GRACE_SECONDS", "-1")],
+            &[("TRUSTED_PROXIES", "proxy.internal")],
+            &[("FRONTEND_HOST", "localhost:5173")],
+            &[("BACKEND_CORS_ORIGINS", "https://a.example.com/app")],
+            &[("ACCESS_TOKEN_EXPIRE_MINUTES", "abc")],
+            &[("TOKEN_FORMAT", "jwt-rs256")],
+            &[("TOKEN_ISSUER", "gate house")],
+            &[("TOKEN_AUDIENCE", "ä")],
+            &[("TOKEN_SIGNING_KEY_FILE", "/nonexistent/key")],
+            &[("TOKEN_VERIFICATION_KEYS_FILE", "/nonexistent/keys")],
+            &[("REFRESH_TOKEN_LIFETIME_DAYS", "0")],
+            &[("SESSION_IDLE_TIMEOUT_DAYS", "x")],
+            &[("REFRESH_GRACE_SECONDS", "31")],
+            &[("EMAIL_RESET_TOKEN_EXPIRE_HOURS", "0")],
+            &[("ARGON2_MEMORY_KIB", "lots")],
+            &[("ARGON2_ITERATIONS", "0")],
+            &[("ARGON2_PARALLELISM", "0")],
+            &[("HASHING_CONCURRENCY", "0")],
+            &[("HASHING_QUEUE_TIMEOUT_SECONDS", "0")],
+            &[("SMTP_PORT", "smtp")],
+            &[("SMTP_TLS", "perhaps")],
+            &[("SMTP_SSL", "2")],
+            &[("EMAILS_FROM_EMAIL", "noreply")],
+        ];
+        for case in cases {
+            let mut vars = vec![("ENVIRONMENT", "development")];
+            vars.retain(|(name, _)| !case.iter().any(|(n, _)| n == name));
+            vars.extend_from_slice(case);
+            let errors = load(&vars).unwrap_err();
+            let named = case.last().unwrap().0;
+            assert!(errors.names(named), "{named}: {errors}");
+        }
+    }
+
+    #[test]
+    fn ignored_template_variables_are_accepted() {
+        let (_, warnings) = load(&production(&[
+            ("SENTRY_DSN", "https://key@sentry.example.com/1"),
+            ("EMAIL_TEST_USER", "test@example.com"),
+        ]))
+        .unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].variable, "SENTRY_DSN");
+        assert!(!warnings[0].message.contains("key@"));
     }
 }
