@@ -18,6 +18,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process arguments, printing help or usage errors and exiting as clap does.
+    pub fn from_env() -> Self {
+        Self::parse()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server until SIGTERM or SIGINT.

@@ -189,7 +189,7 @@ fn runtime_url(report: &mut Report, raw: &RawSettings) -> Option<DatabaseUrl> {
     report.warn(
         "DATABASE_URL",
         format!(
-            "is unset: DEVELOPMENT SETUP, using the embedded SQLite database {DEVELOPMENT_DATABASE_URL}; never run a deployment like this"
+            "is unset: DEVELOPMENT SETUP ONLY, using the embedded SQLite database {DEVELOPMENT_DATABASE_URL} (created on first start); never run a deployment like this"
         ),
     );
     checked_url(report, "DATABASE_URL", DEVELOPMENT_DATABASE_URL)
@@ -209,7 +209,7 @@ fn compose(report: &mut Report, raw: &RawSettings, server: &str) -> Option<Strin
         "POSTGRES_PORT",
         raw.postgres_port.as_deref(),
         5432u16,
-        Bounds::at_least(1, "port"),
+        Bounds::at_least(1, "a port number"),
     );
     let Some(user) = raw.postgres_user.as_deref() else {
         report.error(
@@ -320,7 +320,7 @@ fn check_tls(report: &mut Report, variable: &'static str, host: Option<&str>, ur
             if report.strict() {
                 report.warn(
                     variable,
-                    "encrypts the connection but does not verify the server's host name; prefer sslmode=verify-full (SECURITY.md DB-01)",
+                    "uses an sslmode that encrypts but does not verify the server's host name; prefer sslmode=verify-full (SECURITY.md DB-01)",
                 );
             }
         }

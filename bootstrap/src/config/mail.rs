@@ -38,7 +38,7 @@ pub(super) fn settings(
         "SMTP_PORT",
         raw.smtp_port.as_deref(),
         587u16,
-        Bounds::between(1, 65535, "port"),
+        Bounds::between(1, 65535, "a port number"),
     );
     let tls = report.boolean("SMTP_TLS", raw.smtp_tls.as_deref(), true);
     let ssl = report.boolean("SMTP_SSL", raw.smtp_ssl.as_deref(), false);

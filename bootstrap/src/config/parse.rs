@@ -39,11 +39,11 @@ impl<T: Display> Bounds<T> {
     fn expected(&self) -> String {
         match &self.max {
             Some(max) => format!(
-                "expected a whole number of {} from {} to {max}",
+                "expected {} as a whole number from {} to {max}",
                 self.unit, self.min
             ),
             None => format!(
-                "expected a whole number of {}, at least {}",
+                "expected {} as a whole number, at least {}",
                 self.unit, self.min
             ),
         }
@@ -155,7 +155,12 @@ mod tests {
     fn numbers_outside_their_bounds_are_errors_not_defaults() {
         let mut report = Report::new();
         assert_eq!(
-            report.number("PORT", Some("99999"), 8000u16, Bounds::at_least(1, "port")),
+            report.number(
+                "PORT",
+                Some("99999"),
+                8000u16,
+                Bounds::at_least(1, "a port number")
+            ),
             8000
         );
         assert_eq!(
@@ -178,7 +183,7 @@ mod tests {
         assert_eq!(errors.0.len(), 3);
         assert_eq!(
             errors.0[2].message,
-            "expected a whole number of s from 0 to 30"
+            "expected s as a whole number from 0 to 30"
         );
     }
 

@@ -204,7 +204,7 @@ pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings
             "HASHING_CONCURRENCY",
             raw.hashing_concurrency.as_deref(),
             cores,
-            Bounds::at_least(1, "hashes"),
+            Bounds::at_least(1, "concurrent hashes"),
         ),
         queue_timeout: StdDuration::from_secs(report.number(
             "HASHING_QUEUE_TIMEOUT_SECONDS",

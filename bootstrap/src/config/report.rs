@@ -89,20 +89,35 @@ impl Report {
         });
     }
 
-    pub(super) fn warn(&mut self, variable: &'static str, message: impl Into<String>) {
+    /// A warning from a fragment that follows the variable's name: `warn("SMTP_SSL", "is
+    /// ignored …")` logs `SMTP_SSL is ignored …`, as errors print `SMTP_SSL: is ignored …`.
+    pub(super) fn warn(&mut self, variable: &'static str, fragment: impl Into<String>) {
         self.warnings.push(Warning {
             variable,
-            message: message.into(),
+            message: format!("{variable} {}", fragment.into()),
         });
     }
 
     /// A weakness: refused in staging/production, tolerated with a warning in development/local
     /// (SECURITY.md CFG-03, §4.3 last row).
-    pub(super) fn weak(&mut self, variable: &'static str, message: impl Into<String>) {
+    pub(super) fn weak(&mut self, variable: &'static str, fragment: impl Into<String>) {
         if self.strict {
-            self.error(variable, message);
+            self.error(variable, fragment);
         } else {
-            self.warn(variable, message);
+            self.warn(variable, fragment);
+        }
+    }
+
+    /// A weakness described by a whole sentence that must be logged verbatim (the contract's
+    /// "changethis" text).
+    pub(super) fn weak_sentence(&mut self, variable: &'static str, sentence: String) {
+        if self.strict {
+            self.error(variable, sentence);
+        } else {
+            self.warnings.push(Warning {
+                variable,
+                message: sentence,
+            });
         }
     }
 

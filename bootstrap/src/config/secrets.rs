@@ -42,7 +42,7 @@ const DEVELOPMENT_SUPERUSER: &str = "admin@example.com";
 /// Returns whether the value was a placeholder, so strength rules add no second line.
 pub(super) fn placeholder(report: &mut Report, variable: &'static str, value: &str) -> bool {
     if value == CHANGETHIS {
-        report.weak(
+        report.weak_sentence(
             variable,
             format!(
                 "The value of {variable} is \"changethis\", for security, please change it, at least for deployments."

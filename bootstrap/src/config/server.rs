@@ -57,7 +57,7 @@ pub(super) fn settings(
         "PORT",
         raw.port.as_deref(),
         8000u16,
-        Bounds::between(1, 65535, "port"),
+        Bounds::between(1, 65535, "a port number"),
     );
     let seconds = |report: &mut Report, variable, value: &Option<String>, default, min| {
         Duration::from_secs(report.number(
@@ -125,7 +125,7 @@ fn cors_origins(report: &mut Report, raw: Option<&str>, frontend_host: &str) -> 
     if entries.iter().any(|entry| entry == "*") {
         report.weak(
             "BACKEND_CORS_ORIGINS",
-            "`*` lets every web site call the API with its visitors' tokens; list the allowed origins instead",
+            "allows `*`, which lets every web site call the API with its visitors' tokens; list the allowed origins instead",
         );
         return AllowedOrigins::Any;
     }

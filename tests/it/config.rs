@@ -1,0 +1,330 @@
+//! The binary refuses a bad configuration before it does anything else: exit 78, every problem
+//! on its own line, no secret echoed (SECURITY.md §4.3, CFG-01…CFG-03, D12). Each case runs the
+//! real executable with a cleared environment in an empty directory, so no developer `.env` or
+//! shell variable leaks in.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `EX_CONFIG` from sysexits.h.
+const EX_CONFIG: i32 = 78;
+
+/// A strong key and a TLS-verified remote database: the valid production base.
+const KEY: &str = "kX9-2mQ_vR7tL4wZ8nB1cY6hJ3pF0sD5gA";
+const DATABASE: &str =
+    "postgres://gatehouse:db-pass-31337@db.example.com/gatehouse?sslmode=verify-full";
+
+/// An empty scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "gatehouse-it-config-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Self(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one run printed.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// The problem lines on stderr (after the header line).
+    fn problems(&self) -> Vec<&str> {
+        self.stderr.lines().skip(1).collect()
+    }
+
+    /// Whether a problem line names `variable`.
+    fn names(&self, variable: &str) -> bool {
+        self.problems()
+            .iter()
+            .any(|line| line.starts_with(&format!("{variable}: ")))
+    }
+}
+
+/// Runs `gatehouse <args>` with exactly `vars` in `dir`.
+fn gatehouse_in(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_gatehouse-for-tests"))
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .current_dir(dir)
+        .output()
+        .expect("the gatehouse binary runs");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn gatehouse(args: &[&str], vars: &[(&str, &str)]) -> Run {
+    gatehouse_in(Scratch::new().path(), args, vars)
+}
+
+fn check_config(vars: &[(&str, &str)]) -> Run {
+    gatehouse(&["check-config"], vars)
+}
+
+/// The valid production base with `changes` applied (a later entry replaces an earlier one).
+fn production<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut vars = vec![
+        ("ENVIRONMENT", "production"),
+        ("SECRET_KEY", KEY),
+        ("DATABASE_URL", DATABASE),
+    ];
+    for change in changes {
+        vars.retain(|(name, _)| *name != change.0);
+        vars.push(*change);
+    }
+    vars
+}
+
+#[test]
+fn the_acceptance_case_lists_three_problems_without_the_secret() {
+    let run = check_config(&[
+        ("ENVIRONMENT", "production"),
+        ("SECRET_KEY", "short"),
+        ("DATABASE_URL", "sqlite://x.db"),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "abc"),
+    ]);
+    assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+    assert_eq!(run.problems().len(), 3, "{}", run.stderr);
+    for variable in ["SECRET_KEY", "DATABASE_URL", "ACCESS_TOKEN_EXPIRE_MINUTES"] {
+        assert!(run.names(variable), "{variable} not named:\n{}", run.stderr);
+    }
+    assert!(!run.output().contains("short"), "{}", run.output());
+}
+
+#[test]
+fn serve_with_no_environment_at_all_names_what_is_missing() {
+    let run = gatehouse(&["serve"], &[]);
+    assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+    assert!(
+        run.names("SECRET_KEY") && run.names("DATABASE_URL"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "nothing may start: {}", run.stdout);
+}
+
+#[test]
+fn production_with_missing_values_lists_them_all() {
+    let run = check_config(&[("FIRST_SUPERUSER", "root@example.com")]);
+    assert_eq!(run.code, Some(EX_CONFIG));
+    for variable in ["SECRET_KEY", "DATABASE_URL", "FIRST_SUPERUSER_PASSWORD"] {
+        assert!(run.names(variable), "{variable}:\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn malformed_values_are_reported_together() {
+    let run = check_config(&production(&[
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "abc"),
+        ("PORT", "99999"),
+        ("REFRESH_GRACE_SECONDS", "-1"),
+    ]));
+    assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+    assert_eq!(run.problems().len(), 3, "{}", run.stderr);
+    for variable in [
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        "PORT",
+        "REFRESH_GRACE_SECONDS",
+    ] {
+        assert!(run.names(variable), "{variable}:\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn weak_or_placeholder_secret_keys_are_refused_in_production_without_echo() {
+    let changethis = check_config(&production(&[("SECRET_KEY", "changethis")]));
+    assert_eq!(changethis.code, Some(EX_CONFIG));
+    assert_eq!(
+        changethis.problems(),
+        [
+            "SECRET_KEY: The value of SECRET_KEY is \"changethis\", for security, please change it, at least for deployments."
+        ]
+    );
+    let example_key =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.env.example"))
+            .expect(".env.example")
+            .lines()
+            .find_map(|line| line.strip_prefix("SECRET_KEY="))
+            .expect("SECRET_KEY in .env.example")
+            .to_owned();
+    let thirty_one = "Zq8-wX3_rT6yU1iO4pA7sD0fG2hJ5kL";
+    for key in [thirty_one, example_key.as_str()] {
+        let run = check_config(&production(&[("SECRET_KEY", key)]));
+        assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+        assert!(run.names("SECRET_KEY"));
+        assert!(!run.output().contains(key), "{}", run.output());
+    }
+}
+
+#[test]
+fn doubtful_environments_never_mean_development() {
+    for vars in [
+        [("ENVIRONMENT", "prodution")],
+        [("FASTAPI_ENV", "production")],
+    ] {
+        let run = check_config(&vars);
+        assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+        assert!(run.names(vars[0].0), "{}", run.stderr);
+        assert!(
+            run.names("SECRET_KEY"),
+            "judged as production: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn production_refuses_unencrypted_or_embedded_databases_and_open_cors() {
+    for change in [
+        (
+            "DATABASE_URL",
+            "postgres://app:pw-1@db.example.com/app?sslmode=disable",
+        ),
+        ("DATABASE_URL", "postgres://app:pw-1@db.example.com/app"),
+        ("DATABASE_URL", "sqlite://./gatehouse.db?mode=rwc"),
+        ("BACKEND_CORS_ORIGINS", "*"),
+    ] {
+        let run = check_config(&production(&[change]));
+        assert_eq!(run.code, Some(EX_CONFIG), "{change:?}: {}", run.output());
+        assert!(run.names(change.0), "{change:?}: {}", run.stderr);
+        assert!(!run.output().contains("pw-1"), "{}", run.output());
+    }
+}
+
+#[test]
+fn bad_paseto_keys_exit_78_not_panic() {
+    let zeros = format!("k4.local.{}", "A".repeat(43));
+    for key in [
+        "k4.public.bm90LWEtbG9jYWwta2V5",
+        "k4.local.dG9vLXNob3J0",
+        zeros.as_str(),
+    ] {
+        let run = check_config(&production(&[
+            ("TOKEN_FORMAT", "paseto-v4-local"),
+            ("TOKEN_SIGNING_KEY", key),
+        ]));
+        assert_eq!(run.code, Some(EX_CONFIG), "{key}: {}", run.output());
+        assert!(run.names("TOKEN_SIGNING_KEY"), "{}", run.stderr);
+        assert!(!run.output().contains(key));
+    }
+}
+
+#[test]
+fn a_long_token_lifetime_only_warns() {
+    // CONTRACT.md §9e / SECURITY.md D10 (warning) win over the §4.3 row asking for exit 78.
+    let run = check_config(&production(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "61")]));
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(
+        run.stdout.contains("ACCESS_TOKEN_EXPIRE_MINUTES"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn valid_production_configuration_is_summarised_without_secrets() {
+    let run = check_config(&production(&[]));
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(run.stdout.contains("configuration OK"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("environment: production"),
+        "{}",
+        run.stdout
+    );
+    for secret in [KEY, "db-pass-31337"] {
+        assert!(!run.output().contains(secret), "{}", run.output());
+    }
+}
+
+#[test]
+fn development_with_nothing_set_passes_with_warnings() {
+    let run = check_config(&[("ENVIRONMENT", "development")]);
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(run.stdout.contains("configuration OK"), "{}", run.stdout);
+    for expected in [
+        "DEVELOPMENT SETUP",
+        "SECRET_KEY",
+        "The value of FIRST_SUPERUSER_PASSWORD is \"changethis\", for security, please change it, at least for deployments.",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected} missing:\n{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.contains("WARN"), "{}", run.stdout);
+}
+
+#[test]
+fn warnings_are_json_log_lines_outside_development() {
+    let run = check_config(&production(&[(
+        "SENTRY_DSN",
+        "https://k@sentry.example.com/1",
+    )]));
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    let warning = run
+        .stdout
+        .lines()
+        .find(|line| line.contains("SENTRY_DSN"))
+        .expect("a warning line");
+    let line: serde_json::Value = serde_json::from_str(warning).expect("JSON");
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["variable"], "SENTRY_DSN");
+    assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+}
+
+#[test]
+fn dotenv_in_the_working_directory_is_read_and_the_environment_wins() {
+    let dir = Scratch::new();
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("ENVIRONMENT=production\nSECRET_KEY='{KEY}'\nDB_HOST=db.example.com\nDATABASE_URL=\"postgres://app@${{DB_HOST}}/app?sslmode=verify-full\"\n"),
+    )
+    .unwrap();
+    let run = gatehouse_in(dir.path(), &["check-config"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(
+        run.stdout.contains("postgres://app@db.example.com/app"),
+        "{}",
+        run.stdout
+    );
+    let run = gatehouse_in(
+        dir.path(),
+        &["check-config"],
+        &[("PORT", "abc"), ("ENVIRONMENT", "")],
+    );
+    assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+    assert_eq!(
+        run.problems(),
+        ["PORT: expected a port number as a whole number from 1 to 65535"]
+    );
+}
