@@ -31,7 +31,6 @@ pub struct DatabaseUrl {
     url: Secret,
     redacted: String,
     backend: Backend,
-    host: Option<String>,
 }
 
 impl DatabaseUrl {
@@ -47,12 +46,6 @@ impl DatabaseUrl {
 
     pub fn backend(&self) -> Backend {
         self.backend
-    }
-
-    /// Whether this is a connection-pooler endpoint (Neon's `-pooler` hosts), which loses
-    /// session state such as advisory locks and so must not run migrations (SECURITY.md DB-04).
-    pub fn is_pooler(&self) -> bool {
-        self.host.as_deref().is_some_and(|h| h.contains("-pooler"))
     }
 }
 
@@ -101,12 +94,6 @@ pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<Databas
         report.error(
             "DATABASE_MIGRATION_URL",
             "must use the same engine as DATABASE_URL (both PostgreSQL or both SQLite)",
-        );
-    }
-    if migration_url.as_ref().is_some_and(DatabaseUrl::is_pooler) {
-        report.error(
-            "DATABASE_MIGRATION_URL",
-            "points at a connection pooler (-pooler host); migrations need the direct endpoint (SECURITY.md DB-04)",
         );
     }
     let seconds = |report: &mut Report, variable, value: &Option<String>, default| {
@@ -246,7 +233,6 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
             url: Secret::new(raw),
             redacted: raw.to_owned(),
             backend: Backend::Sqlite,
-            host: None,
         });
     }
     let postgres = raw.split_once("://").and_then(|(scheme, rest)| {
@@ -279,8 +265,8 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
     }
     let host = parsed
         .host_str()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned());
-    check_tls(report, variable, host.as_deref(), &parsed);
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+    check_tls(report, variable, host, &parsed);
     let mut redacted = parsed.clone();
     if parsed.password().is_some() {
         // Setting a password only fails on URLs without a host, which have none to hide.
@@ -290,7 +276,6 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
         url: Secret::new(url),
         redacted: redacted.to_string(),
         backend: Backend::Postgres,
-        host,
     })
 }
 
@@ -463,16 +448,7 @@ mod tests {
     }
 
     #[test]
-    fn migration_url_must_be_direct_and_of_the_same_engine() {
-        let raw = RawSettings {
-            database_url: Some("postgres://a@localhost/app".into()),
-            database_migration_url: Some(
-                "postgres://a@ep-x-pooler.neon.tech/app?sslmode=verify-full".into(),
-            ),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(true, &raw);
-        assert!(report.finish().unwrap_err().names("DATABASE_MIGRATION_URL"));
+    fn migration_url_must_use_the_same_engine() {
         let raw = RawSettings {
             database_url: Some("postgres://a@localhost/app".into()),
             database_migration_url: Some("sqlite://m.db".into()),
@@ -489,9 +465,10 @@ mod tests {
         };
         let (db, report) = validate(true, &raw);
         assert!(report.finish().is_ok());
-        let db = db.unwrap();
-        assert!(db.url.is_pooler());
-        assert!(!db.migration_url().is_pooler());
+        assert_eq!(
+            db.unwrap().migration_url().expose(),
+            "postgres://a@ep-x.neon.tech/app?sslmode=verify-full"
+        );
     }
 
     #[test]
