@@ -1,9 +1,12 @@
 //! The use cases' tunable rules (session lifetimes, refresh grace, reset-token lifetime, throttle
-//! limits) as the application's [`Policy`], and the password hasher's cost and pool.
+//! limits) as the application's [`Policy`], and the password hasher's cost and pool as the crypto
+//! adapter's types. Defaults come from those crates, so they are written down once.
 
+use std::num::NonZeroUsize;
 use std::time::Duration as StdDuration;
 
 use gatehouse_application::{Policy, ThrottlePolicy};
+use gatehouse_crypto::{HashParams, PoolLimits};
 use gatehouse_domain::throttle::ThrottleRule;
 use time::Duration;
 
@@ -11,20 +14,15 @@ use super::parse::Bounds;
 use super::raw::RawSettings;
 use super::report::Report;
 
-/// Argon2id cost and the blocking pool that runs it (SECURITY.md D9, PW-06).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Argon2id cost and the blocking pool that runs it (SECURITY.md D9, PW-06), ready for
+/// `gatehouse_crypto::Argon2Hasher::new`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashingSettings {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-    /// Hashes running at once; also bounds hashing memory to `concurrency × memory_kib`.
-    pub concurrency: usize,
-    /// How long a request waits for a hashing slot before answering 503.
-    pub queue_timeout: StdDuration,
+    pub params: HashParams,
+    /// Hashes at once (also bounding hashing memory to `permits × memory_kib`) and the longest
+    /// wait for a slot before a 503.
+    pub pool: PoolLimits,
 }
-
-/// The OWASP Argon2id baseline (SECURITY.md D9): lower costs are refused outside development.
-const ARGON2_FLOOR: (u32, u32, u32) = (19_456, 2, 1);
 
 /// Which raw values set one throttle rule, and where the rule lives in [`ThrottlePolicy`].
 struct Throttle {
@@ -157,61 +155,82 @@ pub(super) fn describe_throttles(throttles: &ThrottlePolicy) -> String {
     rules.join(", ")
 }
 
+/// The crypto adapter's defaults are the OWASP baseline (SECURITY.md D9): lower costs are refused
+/// outside development, and costs above its ceiling always (its own hashes would then be refused
+/// at login).
 pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings {
-    let memory_kib = report.number(
-        "ARGON2_MEMORY_KIB",
-        raw.argon2_memory_kib.as_deref(),
-        ARGON2_FLOOR.0,
-        Bounds::at_least(8, "KiB"),
-    );
-    let iterations = report.number(
-        "ARGON2_ITERATIONS",
-        raw.argon2_iterations.as_deref(),
-        ARGON2_FLOOR.1,
-        Bounds::at_least(1, "passes"),
-    );
-    let parallelism = report.number(
-        "ARGON2_PARALLELISM",
-        raw.argon2_parallelism.as_deref(),
-        ARGON2_FLOOR.2,
-        Bounds::between(1, 255, "lanes"),
-    );
+    let (baseline, ceiling) = (HashParams::default(), HashParams::CEILING);
+    let costs = [
+        (
+            "ARGON2_MEMORY_KIB",
+            &raw.argon2_memory_kib,
+            baseline.memory_kib,
+            ceiling.memory_kib,
+            "KiB",
+        ),
+        (
+            "ARGON2_ITERATIONS",
+            &raw.argon2_iterations,
+            baseline.iterations,
+            ceiling.iterations,
+            "passes",
+        ),
+        (
+            "ARGON2_PARALLELISM",
+            &raw.argon2_parallelism,
+            baseline.parallelism,
+            ceiling.parallelism,
+            "lanes",
+        ),
+    ]
+    .map(|(variable, value, floor, ceiling, unit)| {
+        let cost = report.number(
+            variable,
+            value.as_deref(),
+            floor,
+            Bounds::between(1, ceiling, unit),
+        );
+        if cost < floor {
+            report.weak(
+                variable,
+                format!(
+                    "is below the Argon2id baseline of {floor} (m={} KiB, t={}, p={}; SECURITY.md D9)",
+                    baseline.memory_kib, baseline.iterations, baseline.parallelism
+                ),
+            );
+        }
+        cost
+    });
+    let [memory_kib, iterations, parallelism] = costs;
     if memory_kib < 8 * parallelism {
         report.error(
             "ARGON2_MEMORY_KIB",
             "must be at least 8 KiB per lane (8 × ARGON2_PARALLELISM)",
         );
     }
-    let below = [
-        ("ARGON2_MEMORY_KIB", memory_kib < ARGON2_FLOOR.0, "19456"),
-        ("ARGON2_ITERATIONS", iterations < ARGON2_FLOOR.1, "2"),
-        ("ARGON2_PARALLELISM", parallelism < ARGON2_FLOOR.2, "1"),
-    ];
-    for (variable, weak, floor) in below {
-        if weak {
-            report.weak(
-                variable,
-                format!("is below the Argon2id baseline of {floor} (m=19456 KiB, t=2, p=1; SECURITY.md D9)"),
-            );
-        }
-    }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let defaults = PoolLimits::default();
+    let permits = report.number(
+        "HASHING_CONCURRENCY",
+        raw.hashing_concurrency.as_deref(),
+        defaults.permits.get(),
+        Bounds::at_least(1, "concurrent hashes"),
+    );
+    let max_wait = report.number(
+        "HASHING_QUEUE_TIMEOUT_SECONDS",
+        raw.hashing_queue_timeout_seconds.as_deref(),
+        defaults.max_wait.as_secs(),
+        Bounds::at_least(1, "seconds"),
+    );
     HashingSettings {
-        memory_kib,
-        iterations,
-        parallelism,
-        concurrency: report.number(
-            "HASHING_CONCURRENCY",
-            raw.hashing_concurrency.as_deref(),
-            cores,
-            Bounds::at_least(1, "concurrent hashes"),
-        ),
-        queue_timeout: StdDuration::from_secs(report.number(
-            "HASHING_QUEUE_TIMEOUT_SECONDS",
-            raw.hashing_queue_timeout_seconds.as_deref(),
-            5,
-            Bounds::at_least(1, "seconds"),
-        )),
+        params: HashParams {
+            memory_kib,
+            iterations,
+            parallelism,
+        },
+        pool: PoolLimits {
+            permits: NonZeroUsize::new(permits).unwrap_or(defaults.permits),
+            max_wait: StdDuration::from_secs(max_wait),
+        },
     }
 }
 
@@ -302,9 +321,20 @@ mod tests {
         assert_eq!(report.finish().unwrap_err().0.len(), 2);
         let mut report = Report::new();
         report.set_strict(false);
-        let hashing_settings = hashing(&mut report, &raw);
+        let weak = hashing(&mut report, &raw);
         assert_eq!(report.finish().unwrap().len(), 2);
-        assert_eq!(hashing_settings.memory_kib, 4096);
+        assert_eq!(weak.params.memory_kib, 4096);
+        for (variable, value) in [
+            ("ARGON2_MEMORY_KIB", "262145"),
+            ("ARGON2_ITERATIONS", "11"),
+            ("ARGON2_PARALLELISM", "17"),
+        ] {
+            let vars = [("ENVIRONMENT", "development"), (variable, value)];
+            let errors =
+                crate::config::Settings::from_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())))
+                    .unwrap_err();
+            assert!(errors.names(variable), "{variable} above the ceiling");
+        }
         let raw = RawSettings {
             argon2_memory_kib: Some("16".into()),
             argon2_parallelism: Some("4".into()),
@@ -314,5 +344,14 @@ mod tests {
         report.set_strict(false);
         hashing(&mut report, &raw);
         assert!(report.finish().unwrap_err().names("ARGON2_MEMORY_KIB"));
+    }
+
+    #[test]
+    fn hashing_defaults_are_the_crypto_adapters() {
+        let mut report = Report::new();
+        let hashing = hashing(&mut report, &RawSettings::default());
+        assert!(report.finish().unwrap().is_empty());
+        assert_eq!(hashing.params, HashParams::default());
+        assert_eq!(hashing.pool, PoolLimits::default());
     }
 }

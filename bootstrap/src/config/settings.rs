@@ -139,11 +139,11 @@ impl Settings {
                 "password hashing",
                 format!(
                     "argon2id m={} KiB t={} p={}, {} at once, queue timeout {}",
-                    hashing.memory_kib,
-                    hashing.iterations,
-                    hashing.parallelism,
-                    hashing.concurrency,
-                    seconds(hashing.queue_timeout)
+                    hashing.params.memory_kib,
+                    hashing.params.iterations,
+                    hashing.params.parallelism,
+                    hashing.pool.permits,
+                    seconds(hashing.pool.max_wait)
                 ),
             ),
             ("cors origins", describe_origins(&server.cors_origins)),
