@@ -206,9 +206,9 @@ async fn email_keys(manager: &SchemaManager<'_>) -> Result<Vec<(String, String)>
     let shared: Vec<usize> = holders.into_values().filter(|n| *n > 1).collect();
     if !shared.is_empty() {
         return Err(DbErr::Migration(format!(
-            "{} users hold {} email addresses that differ only in case or surrounding spaces; \
-             Gatehouse treats each group as one account. Resolve them (rename or delete all \
-             but one per group) and run the migration again. Nothing was changed.",
+            "{} users share {} email address(es) that differ only in case or surrounding \
+             spaces, which Gatehouse treats as one account; resolve them (rename or delete all \
+             but one user per address) and run the migration again. Nothing was changed.",
             shared.iter().sum::<usize>(),
             shared.len()
         )));

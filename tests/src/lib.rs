@@ -1,1 +1,3 @@
-//! placeholder
+//! Helpers shared by the integration tests in `it/`.
+
+pub mod db;

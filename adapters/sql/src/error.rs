@@ -71,3 +71,21 @@ fn is_transient_sqlx(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnAcquireErr;
+
+    #[test]
+    fn an_exhausted_pool_is_unavailable_and_a_logic_error_unexpected() {
+        assert!(matches!(
+            infra(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            Infra::Unavailable(_)
+        ));
+        assert!(matches!(
+            infra(DbErr::RecordNotFound("x".into())),
+            Infra::Unexpected(_)
+        ));
+    }
+}

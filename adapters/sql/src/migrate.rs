@@ -19,8 +19,9 @@ use sea_orm_migration::{MigratorTrait, SchemaManager, seaql_migrations};
 use crate::SqlStore;
 use crate::options::{ConnectError, DbOptions, Engine, Target, open};
 
-/// The advisory-lock key every Gatehouse migration runner takes ("gatehous" in ASCII).
-const LOCK_KEY: i64 = 0x6761_7465_686f_7573;
+/// The PostgreSQL advisory-lock key every Gatehouse migration runner takes ("gatehous" in
+/// ASCII); `pg_locks.objid` shows who holds it.
+pub const LOCK_KEY: i64 = 0x6761_7465_686f_7573;
 
 /// How long a runner waits for another one by default: long enough for a large backfill.
 const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(120);

@@ -1,0 +1,212 @@
+//! Multi-row writes are all or nothing: a trigger created by the test makes the last write
+//! of a port method fail, and everything the method wrote before it must be gone again.
+
+use gatehouse_domain::ports::{Redemption, Rotation, RotationOutcome};
+use gatehouse_domain::{Infra, PasswordHash};
+use gatehouse_tests::db::{Engine, TestDatabase};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use time::Duration;
+
+use super::{T0, count_rows, item, session, token, user};
+
+/// Makes every `event` (`DELETE`, `UPDATE`) on `table` fail until [`heal`] is called.
+async fn inject_failure(conn: &DatabaseConnection, engine: Engine, table: &str, event: &str) {
+    let statements = match engine {
+        Engine::Sqlite => vec![format!(
+            "CREATE TRIGGER injected_failure BEFORE {event} ON \"{table}\" \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )],
+        Engine::Postgres => vec![
+            "CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER injected_failure BEFORE {event} ON \"{table}\" \
+                 FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+            ),
+        ],
+    };
+    for sql in statements {
+        conn.execute_unprepared(&sql)
+            .await
+            .expect("inject the failure");
+    }
+}
+
+/// Removes the trigger of [`inject_failure`].
+async fn heal(conn: &DatabaseConnection, engine: Engine, table: &str) {
+    let statements = match engine {
+        Engine::Sqlite => vec!["DROP TRIGGER injected_failure".to_owned()],
+        Engine::Postgres => vec![
+            format!("DROP TRIGGER injected_failure ON \"{table}\""),
+            "DROP FUNCTION injected_failure()".to_owned(),
+        ],
+    };
+    for sql in statements {
+        conn.execute_unprepared(&sql)
+            .await
+            .expect("heal the failure");
+    }
+}
+
+#[tokio::test]
+async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        let owner = user("owner@example.com");
+        store.users().insert(&owner).await.expect("user");
+        let thing = item(owner.id, Some(T0));
+        store.items().insert(&thing).await.expect("item");
+        let first = token();
+        store
+            .sessions()
+            .create(&session(owner.id), &first)
+            .await
+            .expect("session");
+        let reset = token();
+        store
+            .reset_tokens()
+            .issue(owner.id, &reset, T0 + Duration::hours(1))
+            .await
+            .expect("reset token");
+        let conn = db.connection().await;
+        inject_failure(&conn, engine, "user", "DELETE").await;
+
+        let err = store.users().delete(owner.id).await.expect_err("injected");
+        assert!(matches!(err, Infra::Unexpected(_)), "{engine:?}: {err:?}");
+        assert!(store.users().get(owner.id).await.expect("get").is_some());
+        assert!(store.items().get(thing.id).await.expect("get").is_some());
+        assert!(
+            store
+                .sessions()
+                .find_by_token(&first)
+                .await
+                .expect("find")
+                .is_some()
+        );
+        assert_eq!(count_rows(&conn, "gatehouse_refresh_token", None).await, 1);
+        assert_eq!(
+            store.reset_tokens().check(&reset, T0).await.expect("check"),
+            Redemption::Done(owner.id)
+        );
+
+        heal(&conn, engine, "user").await;
+        assert!(store.users().delete(owner.id).await.expect("delete"));
+        assert!(store.items().get(thing.id).await.expect("get").is_none());
+        assert!(
+            store
+                .sessions()
+                .find_by_token(&first)
+                .await
+                .expect("find")
+                .is_none()
+        );
+        for table in [
+            "gatehouse_refresh_token",
+            "gatehouse_session",
+            "gatehouse_reset_token",
+        ] {
+            assert_eq!(
+                count_rows(&conn, table, None).await,
+                0,
+                "{engine:?}: {table}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reset_failing_while_ending_sessions_keeps_the_password_and_the_token() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        let owner = user("reset@example.com");
+        store.users().insert(&owner).await.expect("user");
+        store
+            .sessions()
+            .create(&session(owner.id), &token())
+            .await
+            .expect("session");
+        let reset = token();
+        store
+            .reset_tokens()
+            .issue(owner.id, &reset, T0 + Duration::hours(1))
+            .await
+            .expect("reset token");
+        let conn = db.connection().await;
+        inject_failure(&conn, engine, "gatehouse_session", "UPDATE").await;
+
+        let new_hash = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3");
+        store
+            .reset_tokens()
+            .redeem(&reset, &new_hash, T0)
+            .await
+            .expect_err("injected");
+        let stored = store
+            .users()
+            .get(owner.id)
+            .await
+            .expect("get")
+            .expect("user");
+        assert_eq!(stored.hashed_password, owner.hashed_password, "{engine:?}");
+        assert_eq!(
+            store.reset_tokens().check(&reset, T0).await.expect("check"),
+            Redemption::Done(owner.id)
+        );
+
+        heal(&conn, engine, "gatehouse_session").await;
+        assert_eq!(
+            store
+                .reset_tokens()
+                .redeem(&reset, &new_hash, T0)
+                .await
+                .expect("redeem"),
+            Redemption::Done(owner.id)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_failing_at_its_last_write_stores_no_child() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        let owner = user("rotate@example.com");
+        store.users().insert(&owner).await.expect("user");
+        let first = token();
+        store
+            .sessions()
+            .create(&session(owner.id), &first)
+            .await
+            .expect("session");
+        let conn = db.connection().await;
+        inject_failure(&conn, engine, "gatehouse_session", "UPDATE").await;
+        let rotation = Rotation {
+            presented: first,
+            successor: token(),
+            now: T0 + Duration::minutes(1),
+            grace: Duration::seconds(10),
+            idle_timeout: Duration::days(7),
+        };
+
+        store
+            .sessions()
+            .rotate(&rotation)
+            .await
+            .expect_err("injected");
+        assert_eq!(
+            count_rows(&conn, "gatehouse_refresh_token", None).await,
+            1,
+            "{engine:?}"
+        );
+
+        heal(&conn, engine, "gatehouse_session").await;
+        let outcome = store.sessions().rotate(&rotation).await.expect("rotate");
+        assert!(
+            matches!(outcome, RotationOutcome::Rotated(_)),
+            "{outcome:?}"
+        );
+        assert_eq!(count_rows(&conn, "gatehouse_refresh_token", None).await, 2);
+    }
+}

@@ -1,0 +1,101 @@
+//! Connecting: TLS honouring `sslmode` (SECURITY.md DB-01), schemes refused without
+//! echoing secrets, in-memory SQLite, and a connection killed under the pool replaced
+//! without the caller noticing.
+
+use gatehouse_sql::migrate::Migrations;
+use gatehouse_sql::{ConnectError, DbOptions, SqlStore};
+use gatehouse_tests::db::TestDatabase;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use super::user;
+
+#[tokio::test]
+async fn sslmode_require_encrypts_and_verify_full_rejects_a_self_signed_server() {
+    let Some(db) = TestDatabase::postgres("sslmode_require_encrypts", true).await else {
+        return;
+    };
+    let required = format!("{}?sslmode=require", db.url());
+    let store = SqlStore::connect(&DbOptions::new(required.clone()))
+        .await
+        .expect("sslmode=require connects to the snakeoil certificate");
+    store.readiness().check().await.expect("usable over TLS");
+    let conn = sea_orm::Database::connect(required)
+        .await
+        .expect("connect over TLS");
+    let ssl: bool = conn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get("", "ssl")
+        .expect("a boolean");
+    assert!(ssl);
+
+    let verified =
+        SqlStore::connect(&DbOptions::new(format!("{}?sslmode=verify-full", db.url()))).await;
+    assert!(
+        matches!(verified, Err(ConnectError::Database(_))),
+        "verify-full must refuse an unknown issuer"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_scheme_is_refused_without_echoing_the_url() {
+    let err = SqlStore::connect(&DbOptions::new("mysql://root:hunter2@db/app"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(err, ConnectError::UnsupportedScheme { .. }));
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_store_is_migrated_through_its_own_pool() {
+    let store = SqlStore::connect(&DbOptions::new("sqlite::memory:"))
+        .await
+        .expect("in-memory SQLite");
+    Migrations::of_store(&store)
+        .expect("not a pooler")
+        .up(None)
+        .await
+        .expect("migrate");
+    let alice = user("alice@example.com");
+    store.users().insert(&alice).await.expect("insert");
+    assert_eq!(store.users().get(alice.id).await.expect("get"), Some(alice));
+    store.readiness().check().await.expect("ready");
+}
+
+#[tokio::test]
+async fn a_connection_killed_under_the_pool_is_replaced_transparently() {
+    let Some(db) = TestDatabase::postgres("a_connection_killed_under_the_pool", true).await else {
+        return;
+    };
+    let store = SqlStore::connect(&DbOptions {
+        max_connections: 1,
+        ..db.options()
+    })
+    .await
+    .expect("connect");
+    let alice = user("alice@example.com");
+    store.users().insert(&alice).await.expect("insert");
+
+    let killer = db.connection().await;
+    killer
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1",
+            ["gatehouse".into()],
+        ))
+        .await
+        .expect("terminate the pool's connection");
+
+    // The pool tests idle connections before handing them out and replaces dead ones.
+    assert_eq!(
+        store.users().get(alice.id).await.expect("recovered"),
+        Some(alice)
+    );
+}

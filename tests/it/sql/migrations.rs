@@ -1,0 +1,287 @@
+//! The migrations: the template's schema as CONTRACT.md §8.1 states it, a full round trip
+//! down to zero and back, concurrent runners on PostgreSQL, the refusal of case-variant
+//! duplicates, the pooler guard, and readiness while the schema is behind.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_domain::ports::NotReady;
+use gatehouse_sql::DbOptions;
+use gatehouse_sql::migrate::{LOCK_KEY, MigrateError, Migrations};
+use gatehouse_tests::db::{Engine, TestDatabase};
+use sea_orm::sea_query::Query;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use uuid::Uuid;
+
+use super::count_rows;
+
+/// One line per column, constraint and index of the database, read from its catalog.
+async fn schema(conn: &DatabaseConnection) -> Vec<String> {
+    let queries: &[&str] = match conn.get_database_backend() {
+        DbBackend::Postgres => &[
+            "SELECT table_name || '|' || column_name || '|' || ordinal_position || '|' || \
+             data_type || '|' || coalesce(character_maximum_length::text, '') || '|' || \
+             is_nullable || '|' || coalesce(column_default, '') AS line \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             ORDER BY table_name, ordinal_position",
+            "SELECT conrelid::regclass::text || '|' || conname || '|' || \
+             pg_get_constraintdef(oid) AS line FROM pg_constraint \
+             WHERE connamespace = current_schema()::regnamespace ORDER BY 1",
+            "SELECT indexdef AS line FROM pg_indexes WHERE schemaname = current_schema() \
+             ORDER BY indexname",
+        ],
+        _ => &[
+            "SELECT type || '|' || name || '|' || tbl_name || '|' || coalesce(sql, '') AS line \
+             FROM sqlite_master ORDER BY name",
+        ],
+    };
+    let mut lines = Vec::new();
+    for sql in queries {
+        let rows = conn
+            .query_all_raw(Statement::from_string(conn.get_database_backend(), *sql))
+            .await
+            .expect("read the catalog");
+        for row in rows {
+            lines.push(row.try_get::<String>("", "line").expect("a text line"));
+        }
+    }
+    lines
+}
+
+/// The tables of the database.
+async fn tables(conn: &DatabaseConnection) -> Vec<String> {
+    let sql = match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY 1"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+    };
+    conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect("list tables")
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").expect("a table name"))
+        .collect()
+}
+
+#[tokio::test]
+async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        let conn = db.connection().await;
+
+        migrations.up(None).await.expect("first up");
+        let first = schema(&conn).await;
+        assert!(first.iter().any(|l| l.contains("gatehouse_refresh_token")));
+
+        migrations.down(None).await.expect("down to zero");
+        assert_eq!(tables(&conn).await, ["seaql_migrations"], "{engine:?}");
+        assert_eq!(migrations.pending().await.expect("pending"), 2);
+
+        migrations.up(None).await.expect("second up");
+        assert_eq!(schema(&conn).await, first, "{engine:?}");
+        let status = migrations.status().await.expect("status");
+        assert!(status.iter().all(|m| m.applied), "{status:?}");
+        assert_eq!(
+            status.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+            [
+                "m20261125_000001_template_schema",
+                "m20261125_000002_gatehouse_auth"
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn postgres_template_tables_match_the_contract_exactly() {
+    let Some(db) =
+        TestDatabase::postgres("postgres_template_tables_match_the_contract", true).await
+    else {
+        return;
+    };
+    let lines = schema(&db.connection().await).await;
+    let of = |prefix: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| l.starts_with(prefix))
+            .collect()
+    };
+    assert_eq!(
+        of("user|"),
+        [
+            "user|email|1|character varying|255|NO|",
+            "user|is_active|2|boolean||NO|",
+            "user|is_superuser|3|boolean||NO|",
+            "user|full_name|4|character varying|255|YES|",
+            "user|hashed_password|5|character varying||NO|",
+            "user|id|6|uuid||NO|",
+            "user|created_at|7|timestamp with time zone||YES|",
+            "user|email_key|8|character varying|255|YES|",
+        ]
+    );
+    assert_eq!(
+        of("item|"),
+        [
+            "item|description|1|character varying|255|YES|",
+            "item|title|2|character varying|255|NO|",
+            "item|id|3|uuid||NO|",
+            "item|owner_id|4|uuid||NO|",
+            "item|created_at|5|timestamp with time zone||YES|",
+            "item|item_owner_id_fkey|FOREIGN KEY (owner_id) REFERENCES \"user\"(id) ON DELETE CASCADE",
+            "item|item_pkey|PRIMARY KEY (id)",
+        ]
+    );
+    assert!(lines.contains(&"\"user\"|user_pkey|PRIMARY KEY (id)".to_owned()));
+    assert!(
+        lines.contains(
+            &"CREATE UNIQUE INDEX ix_user_email ON public.\"user\" USING btree (email)".to_owned()
+        ),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn three_runners_at_once_on_an_empty_postgres_database_all_succeed_once_each() {
+    let Some(db) = TestDatabase::postgres("three_runners_at_once", false).await else {
+        return;
+    };
+    // Three runners with their own pools, as three `gatehouse migrate up` processes.
+    let (a, b, c) = (
+        db.migrations().await,
+        db.migrations().await,
+        db.migrations().await,
+    );
+    let results = tokio::join!(a.up(None), b.up(None), c.up(None));
+    assert!(
+        results.0.is_ok() && results.1.is_ok() && results.2.is_ok(),
+        "{results:?}"
+    );
+    let conn = db.connection().await;
+    for version in [
+        "m20261125_000001_template_schema",
+        "m20261125_000002_gatehouse_auth",
+    ] {
+        let recorded =
+            count_rows(&conn, "seaql_migrations", Some(("version", version.into()))).await;
+        assert_eq!(recorded, 1, "{version}");
+    }
+    assert_eq!(count_rows(&conn, "seaql_migrations", None).await, 2);
+}
+
+#[tokio::test]
+async fn a_runner_waits_for_the_lock_only_as_long_as_it_was_told() {
+    let Some(db) = TestDatabase::postgres("a_runner_waits_for_the_lock", false).await else {
+        return;
+    };
+    let holder = db.connection().await;
+    let txn = sea_orm::TransactionTrait::begin(&holder)
+        .await
+        .expect("begin");
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [LOCK_KEY.into()],
+    ))
+    .await
+    .expect("take the migration lock");
+
+    let started = Instant::now();
+    let err = db
+        .migrations()
+        .await
+        .with_lock_wait(Duration::from_millis(300))
+        .up(None)
+        .await
+        .expect_err("the lock is held");
+    assert!(matches!(err, MigrateError::LockTimeout(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    txn.rollback().await.expect("release the lock");
+    db.migrations()
+        .await
+        .up(None)
+        .await
+        .expect("up once the lock is free");
+}
+
+#[tokio::test]
+async fn a_pooler_url_is_refused_before_connecting() {
+    let err = Migrations::connect(&DbOptions::new(
+        "postgresql://app:secret@ep-cool-darkness-123456-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require",
+    ))
+    .await
+    .err()
+    .expect("refused");
+    assert!(matches!(err, MigrateError::Pooler { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.contains("direct endpoint"), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
+}
+
+#[tokio::test]
+async fn case_variant_duplicates_stop_the_auth_migration_with_a_count_and_no_change() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        migrations.up(Some(1)).await.expect("template schema");
+        let conn = db.connection().await;
+        for email in ["Alice@Example.com", " alice@example.com", "bob@example.com"] {
+            let insert = Query::insert()
+                .into_table("user")
+                .columns([
+                    "email",
+                    "is_active",
+                    "is_superuser",
+                    "hashed_password",
+                    "id",
+                ])
+                .values_panic([
+                    email.into(),
+                    true.into(),
+                    false.into(),
+                    "$2b$12$hash".into(),
+                    Uuid::new_v4().into(),
+                ])
+                .to_owned();
+            conn.execute(&insert).await.expect("a template-written row");
+        }
+
+        let err = migrations.up(None).await.expect_err("refused");
+        let shown = err.to_string();
+        assert!(shown.contains("2 users share 1 email"), "{shown}");
+        assert!(!shown.to_lowercase().contains("alice"), "{shown}");
+        assert_eq!(migrations.pending().await.expect("pending"), 1);
+        assert!(
+            !tables(&conn)
+                .await
+                .contains(&"gatehouse_session".to_owned())
+        );
+        let key_column = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT email_key FROM \"user\"",
+            ))
+            .await;
+        assert!(key_column.is_err(), "{engine:?}: email_key was added");
+    }
+}
+
+#[tokio::test]
+async fn readiness_is_refused_while_a_migration_is_pending() {
+    let db = TestDatabase::new().await;
+    let store = db.store().await;
+    store
+        .readiness()
+        .check()
+        .await
+        .expect("ready when migrated");
+
+    db.migrations().await.down(Some(1)).await.expect("down one");
+    let err = store.readiness().check().await.expect_err("behind");
+    assert!(
+        matches!(err, NotReady::SchemaBehind { pending: 1 }),
+        "{err:?}"
+    );
+}
