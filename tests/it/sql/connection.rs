@@ -4,7 +4,7 @@
 
 use gatehouse_sql::migrate::Migrations;
 use gatehouse_sql::{ConnectError, DbOptions, SqlStore};
-use gatehouse_tests::db::TestDatabase;
+use gatehouse_tests::db::{Engine, TestDatabase};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use super::user;
@@ -98,4 +98,24 @@ async fn a_connection_killed_under_the_pool_is_replaced_transparently() {
         store.users().get(alice.id).await.expect("recovered"),
         Some(alice)
     );
+}
+
+#[tokio::test]
+async fn a_sqlite_file_database_is_switched_to_write_ahead_logging() {
+    let db = TestDatabase::create(Engine::Sqlite, true).await;
+    let _store = db.store().await;
+    // The journal mode is a property of the file, so a plain connection sees it too.
+    let mode: String = db
+        .connection()
+        .await
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA journal_mode",
+        ))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get("", "journal_mode")
+        .expect("a mode");
+    assert_eq!(mode, "wal");
 }

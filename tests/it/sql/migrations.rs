@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use gatehouse_domain::Page;
 use gatehouse_domain::ports::NotReady;
 use gatehouse_sql::DbOptions;
 use gatehouse_sql::migrate::{LOCK_KEY, MigrateError, Migrations};
@@ -90,6 +91,29 @@ async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
                 "m20261125_000002_gatehouse_auth"
             ]
         );
+    }
+}
+
+#[tokio::test]
+async fn fresh_drops_everything_and_applies_every_migration() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        store
+            .users()
+            .insert(&super::user("gone@example.com"))
+            .await
+            .expect("insert");
+        let migrations = db.migrations().await;
+
+        migrations.fresh().await.expect("fresh");
+        assert_eq!(
+            migrations.pending().await.expect("pending"),
+            0,
+            "{engine:?}"
+        );
+        let listing = store.users().list(Page::default()).await.expect("list");
+        assert_eq!(listing.count, 0, "{engine:?}");
     }
 }
 

@@ -5,7 +5,7 @@
 use gatehouse_domain::ports::{EndScope, Redemption, Rotation, RotationOutcome, UserWriteError};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use gatehouse_domain::{
-    Email, EmailKey, EndReason, Page, PasswordHash, SessionEnd, SessionId, User, UserId,
+    Email, EmailKey, EndReason, Infra, Page, PasswordHash, SessionEnd, SessionId, User, UserId,
 };
 use gatehouse_tests::db::{Engine, TestDatabase};
 use time::Duration;
@@ -435,6 +435,25 @@ async fn throttling_counts_in_fixed_windows() {
         assert_eq!(
             limiter.hit(&key, &rule, next).await.expect("hit"),
             Verdict::Allowed
+        );
+    }
+}
+
+#[tokio::test]
+async fn rows_pointing_at_a_missing_user_are_refused_on_every_engine() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        let nobody = UserId::random();
+        let orphan = store.items().insert(&item(nobody, Some(T0))).await;
+        assert!(
+            matches!(orphan, Err(Infra::Unexpected(_))),
+            "{engine:?}: {orphan:?}"
+        );
+        let stray = store.sessions().create(&session(nobody), &token()).await;
+        assert!(
+            matches!(stray, Err(Infra::Unexpected(_))),
+            "{engine:?}: {stray:?}"
         );
     }
 }
