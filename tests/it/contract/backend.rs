@@ -9,6 +9,7 @@ use gatehouse_domain::ports::{
     AttemptLimiter, ItemRepository, ResetTokenStore, SessionStore, UserRepository,
 };
 use gatehouse_memory::MemoryStore;
+use gatehouse_tests::db::{Engine, TestDatabase};
 
 /// The storage ports of one backend, all over the same data.
 pub struct Stores {
@@ -53,4 +54,30 @@ impl Backend for Memory {
     async fn stores(&self) -> Option<Stores> {
         Some(stores_of!(MemoryStore::new(), ()))
     }
+}
+
+/// The SQL adapter on a fresh, migrated SQLite database.
+pub struct Sqlite;
+
+#[async_trait]
+impl Backend for Sqlite {
+    async fn stores(&self) -> Option<Stores> {
+        Some(sql_stores(TestDatabase::create(Engine::Sqlite, true).await).await)
+    }
+}
+
+/// The SQL adapter on a fresh, migrated PostgreSQL database (`TEST_DATABASE_URL`).
+pub struct Postgres;
+
+#[async_trait]
+impl Backend for Postgres {
+    async fn stores(&self) -> Option<Stores> {
+        Some(sql_stores(TestDatabase::postgres("the contract suite", true).await?).await)
+    }
+}
+
+/// The SQL adapter's ports over `db`, which lives as long as they do.
+async fn sql_stores(db: TestDatabase) -> Stores {
+    let store = db.store().await;
+    stores_of!(store, db)
 }

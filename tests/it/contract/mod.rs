@@ -116,3 +116,11 @@ macro_rules! contract_suite {
 mod memory {
     contract_suite!(crate::contract::backend::Memory);
 }
+
+mod sqlite {
+    contract_suite!(crate::contract::backend::Sqlite);
+}
+
+mod postgres {
+    contract_suite!(crate::contract::backend::Postgres);
+}
