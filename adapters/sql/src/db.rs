@@ -85,16 +85,19 @@ impl Db {
     }
 }
 
-/// Ends a transaction whose outcome is known: commits when it wrote something that must
-/// stay (even for a failing request, like a detected token reuse), else rolls back at once
-/// so its locks are released without waiting for the connection's return to the pool.
+/// Ends a transaction whose outcome is known: commits when `keep` (including writes that
+/// must stay although the request fails, like a detected token reuse), else rolls back at
+/// once so locks are released without waiting for the connection's return to the pool. A
+/// failed rollback is only logged: the transaction dies with its connection anyway.
 ///
 /// # Errors
-/// The database's.
-pub(crate) async fn finish(txn: DatabaseTransaction, wrote: bool) -> Result<(), DbErr> {
-    if wrote {
-        txn.commit().await
-    } else {
-        txn.rollback().await
+/// The commit's.
+pub(crate) async fn finish(txn: DatabaseTransaction, keep: bool) -> Result<(), DbErr> {
+    if keep {
+        return txn.commit().await;
     }
+    if let Err(error) = txn.rollback().await {
+        tracing::warn!(error = %error, "rolling back a transaction failed");
+    }
+    Ok(())
 }

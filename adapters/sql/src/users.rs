@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::db::Db;
+use crate::db::{Db, finish};
 use crate::entity::{item, refresh_token, reset_token, session, user};
 use crate::error::{infra, user_write};
 use crate::listing::newest_first;
@@ -53,6 +53,87 @@ pub(crate) async fn drop_reset_tokens(txn: &DatabaseTransaction, id: Uuid) -> Re
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// The body of [`UserRepository::update`] inside its transaction.
+async fn update_in(
+    db: &Db,
+    txn: &DatabaseTransaction,
+    user: &User,
+    sessions: SessionEnd,
+) -> Result<(), UserWriteError> {
+    let id = user.id.as_uuid();
+    // A write that may demote locks every active superuser first, so two concurrent
+    // demotions queue and the second sees the first (CONTRACT.md §9j).
+    let superusers = if user.is_active_superuser() {
+        Vec::new()
+    } else {
+        lock_active_superusers(txn).await.map_err(infra)?
+    };
+    let stored = lock_user(txn, id, LockType::NoKeyUpdate)
+        .await
+        .map_err(infra)?
+        .ok_or(UserWriteError::NotFound)?;
+    // Written before the guard is judged so a taken email reports `EmailTaken` first, as
+    // the memory store does; a refusal below rolls the write back.
+    write::update::<user::Entity>(user_to_row(db, user))
+        .filter(user::Column::Id.eq(id))
+        .exec(txn)
+        .await
+        .map_err(user_write)?;
+    let demotes = stored.is_active && stored.is_superuser && !user.is_active_superuser();
+    if demotes && superusers.iter().all(|other| *other == id) {
+        return Err(UserWriteError::LastActiveSuperuser);
+    }
+    if stored.hashed_password != user.hashed_password.as_str() {
+        drop_reset_tokens(txn, id).await.map_err(infra)?;
+    }
+    if let Some((scope, reason)) = ending(sessions) {
+        end_sessions(db, txn, user.id, scope, reason, db.now())
+            .await
+            .map_err(infra)?;
+    }
+    Ok(())
+}
+
+/// The body of [`UserRepository::delete`] inside its transaction: explicit deletes rather
+/// than trusting the cascades alone, in lock order (the user, then their sessions, then
+/// the sessions' tokens).
+async fn delete_in(txn: &DatabaseTransaction, id: Uuid) -> Result<bool, DbErr> {
+    if lock_user(txn, id, LockType::Update).await?.is_none() {
+        return Ok(false);
+    }
+    let _: Vec<Uuid> = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::UserId.eq(id))
+        .lock(LockType::Update)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    item::Entity::delete_many()
+        .filter(item::Column::OwnerId.eq(id))
+        .exec(txn)
+        .await?;
+    refresh_token::Entity::delete_many()
+        .filter(
+            refresh_token::Column::SessionId.in_subquery(
+                Query::select()
+                    .column(session::Column::Id)
+                    .from(session::Entity)
+                    .and_where(session::Column::UserId.eq(id))
+                    .to_owned(),
+            ),
+        )
+        .exec(txn)
+        .await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    drop_reset_tokens(txn, id).await?;
+    let deleted = user::Entity::delete_by_id(id).exec(txn).await?;
+    Ok(deleted.rows_affected > 0)
 }
 
 #[async_trait]
@@ -97,40 +178,10 @@ impl UserRepository for SqlUsers {
     }
 
     async fn update(&self, user: &User, sessions: SessionEnd) -> Result<(), UserWriteError> {
-        let now = self.0.now();
-        let id = user.id.as_uuid();
         let txn = self.0.begin_write().await.map_err(infra)?;
-        // A write that may demote locks every active superuser first, so two concurrent
-        // demotions queue and the second sees the first (CONTRACT.md §9j).
-        let superusers = if user.is_active_superuser() {
-            Vec::new()
-        } else {
-            lock_active_superusers(&txn).await.map_err(infra)?
-        };
-        let stored = lock_user(&txn, id, LockType::NoKeyUpdate)
-            .await
-            .map_err(infra)?
-            .ok_or(UserWriteError::NotFound)?;
-        write::update::<user::Entity>(user_to_row(&self.0, user))
-            .filter(user::Column::Id.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(user_write)?;
-        let demotes = stored.is_active && stored.is_superuser && !user.is_active_superuser();
-        if demotes && superusers.iter().all(|other| *other == id) {
-            // Dropping the transaction rolls the update back.
-            return Err(UserWriteError::LastActiveSuperuser);
-        }
-        if stored.hashed_password != user.hashed_password.as_str() {
-            drop_reset_tokens(&txn, id).await.map_err(infra)?;
-        }
-        if let Some((scope, reason)) = ending(sessions) {
-            end_sessions(&self.0, &txn, user.id, scope, reason, now)
-                .await
-                .map_err(infra)?;
-        }
-        txn.commit().await.map_err(infra)?;
-        Ok(())
+        let result = update_in(&self.0, &txn, user, sessions).await;
+        finish(txn, result.is_ok()).await.map_err(infra)?;
+        result
     }
 
     async fn upgrade_hash(
@@ -150,55 +201,11 @@ impl UserRepository for SqlUsers {
     }
 
     async fn delete(&self, id: UserId) -> Result<bool, Infra> {
-        let id = id.as_uuid();
         let txn = self.0.begin_write().await.map_err(infra)?;
-        if lock_user(&txn, id, LockType::Update)
-            .await
-            .map_err(infra)?
-            .is_none()
-        {
-            return Ok(false);
-        }
-        // Explicit deletes rather than trusting the cascades alone, in lock order: the
-        // user's sessions are locked before their tokens go.
-        let _: Vec<Uuid> = session::Entity::find()
-            .select_only()
-            .column(session::Column::Id)
-            .filter(session::Column::UserId.eq(id))
-            .lock(LockType::Update)
-            .into_tuple()
-            .all(&txn)
+        let result = delete_in(&txn, id.as_uuid()).await;
+        finish(txn, matches!(result, Ok(true)))
             .await
             .map_err(infra)?;
-        item::Entity::delete_many()
-            .filter(item::Column::OwnerId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(infra)?;
-        refresh_token::Entity::delete_many()
-            .filter(
-                refresh_token::Column::SessionId.in_subquery(
-                    Query::select()
-                        .column(session::Column::Id)
-                        .from(session::Entity)
-                        .and_where(session::Column::UserId.eq(id))
-                        .to_owned(),
-                ),
-            )
-            .exec(&txn)
-            .await
-            .map_err(infra)?;
-        session::Entity::delete_many()
-            .filter(session::Column::UserId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(infra)?;
-        drop_reset_tokens(&txn, id).await.map_err(infra)?;
-        let deleted = user::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(infra)?;
-        txn.commit().await.map_err(infra)?;
-        Ok(deleted.rows_affected > 0)
+        result.map_err(infra)
     }
 }
