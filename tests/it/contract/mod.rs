@@ -77,6 +77,7 @@ macro_rules! contract_suite {
                 repeating_a_rotation_within_the_grace_writes_nothing,
                 reusing_a_token_after_the_grace_revokes_the_session,
                 reusing_a_token_whose_child_was_used_revokes_the_session_even_within_the_grace,
+                repeating_a_rotation_with_another_successor_revokes_the_session,
                 rotating_an_unknown_token_is_invalid,
                 rotating_in_a_revoked_session_is_invalid_and_writes_nothing,
                 rotating_at_or_past_not_after_is_invalid,

@@ -155,6 +155,24 @@ pub async fn reusing_a_token_whose_child_was_used_revokes_the_session_even_withi
     assert_revoked_for_reuse(&s, user, session.id, &[r0, r1, r2]).await;
 }
 
+pub async fn repeating_a_rotation_with_another_successor_revokes_the_session(s: Stores) {
+    let (user, session, r0) = logged_in(&s).await;
+    let at = T0 + Duration::minutes(1);
+    let r1 = token();
+    s.sessions.rotate(&rotation(r0, r1, at)).await.unwrap();
+
+    // The successor is derived from the parent, so a different one within the grace was
+    // not derived by this deployment from this token: not a benign duplicate (§2.2 step 5).
+    let (outcome, forged) = refresh(&s, r0, at + Duration::seconds(1)).await;
+
+    assert!(
+        matches!(outcome, RotationOutcome::ReuseDetected(ref r) if r.id == session.id),
+        "{outcome:?}"
+    );
+    assert_eq!(s.sessions.find_by_token(&forged).await.unwrap(), None);
+    assert_revoked_for_reuse(&s, user, session.id, &[r0, r1]).await;
+}
+
 pub async fn rotating_an_unknown_token_is_invalid(s: Stores) {
     logged_in(&s).await;
 
