@@ -29,10 +29,7 @@ async fn run(command: Command) -> Result<ExitCode, ExitCode> {
             configure()?;
             not_wired_yet("create-superuser")
         }
-        Command::Migrate { .. } => {
-            configure()?;
-            not_wired_yet("migrate")
-        }
+        Command::Migrate { action } => commands::migrate::run(&configure()?, action).await,
     })
 }
 

@@ -328,3 +328,76 @@ fn dotenv_in_the_working_directory_is_read_and_the_environment_wins() {
         ["PORT: expected a port number as a whole number from 1 to 65535"]
     );
 }
+
+/// The `migrate` lines of `status`: `(applied, name)`.
+fn migration_states(run: &Run) -> Vec<(bool, String)> {
+    run.stdout
+        .lines()
+        .filter_map(|line| {
+            let (mark, name) = line.split_once("  ")?;
+            matches!(mark, "applied" | "pending").then(|| (mark == "applied", name.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn migrate_up_status_down_and_fresh_work_on_sqlite() {
+    let dir = Scratch::new();
+    let vars = [
+        ("ENVIRONMENT", "development"),
+        ("DATABASE_URL", "sqlite://./gatehouse.db?mode=rwc"),
+    ];
+    let migrate = |args: &[&str]| {
+        let run = gatehouse_in(dir.path(), &[&["migrate"], args].concat(), &vars);
+        (run.code, migration_states(&run), run.output())
+    };
+    let (code, _, output) = migrate(&["up"]);
+    assert_eq!(code, Some(0), "{output}");
+    let (_, states, output) = migrate(&["status"]);
+    assert!(
+        states.len() >= 2 && states.iter().all(|(applied, _)| *applied),
+        "{output}"
+    );
+    let (code, _, output) = migrate(&["down", "-n", "1"]);
+    assert_eq!(code, Some(0), "{output}");
+    let (_, after_down, _) = migrate(&["status"]);
+    let pending: Vec<&String> = after_down
+        .iter()
+        .filter(|(applied, _)| !applied)
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(
+        pending,
+        [&states.last().unwrap().1],
+        "the newest is rolled back"
+    );
+    let (code, _, output) = migrate(&["fresh"]);
+    assert_eq!(code, Some(1), "fresh without --yes: {output}");
+    assert!(output.contains("--yes"), "{output}");
+    let (_, unchanged, _) = migrate(&["status"]);
+    assert_eq!(
+        unchanged, after_down,
+        "an unconfirmed fresh touches nothing"
+    );
+    let (code, _, output) = migrate(&["fresh", "--yes"]);
+    assert_eq!(code, Some(0), "{output}");
+    let (_, fresh, _) = migrate(&["status"]);
+    assert_eq!(fresh, states);
+}
+
+#[test]
+fn migrate_fresh_is_refused_outside_development_even_with_yes() {
+    for environment in ["staging", "production"] {
+        let run = gatehouse(
+            &["migrate", "fresh", "--yes"],
+            &production(&[("ENVIRONMENT", environment)]),
+        );
+        assert_eq!(run.code, Some(1), "{}", run.output());
+        assert!(
+            run.stdout
+                .contains(&format!("refused in {environment} even with --yes")),
+            "{}",
+            run.output()
+        );
+    }
+}

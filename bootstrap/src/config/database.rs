@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use gatehouse_domain::Secret;
+use gatehouse_sql::DbOptions;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use super::parse::Bounds;
@@ -75,6 +76,28 @@ impl DatabaseSettings {
     /// The URL migrations run against: the direct endpoint when configured, else the runtime one.
     pub fn migration_url(&self) -> &DatabaseUrl {
         self.migration_url.as_ref().unwrap_or(&self.url)
+    }
+
+    /// The SQL adapter's options for the runtime pool (`SqlStore::connect`).
+    pub fn runtime_options(&self) -> DbOptions {
+        self.options(&self.url)
+    }
+
+    /// The SQL adapter's options for migrations (`Migrations::connect`): the same pool limits
+    /// on [`DatabaseSettings::migration_url`].
+    pub fn migration_options(&self) -> DbOptions {
+        self.options(self.migration_url())
+    }
+
+    fn options(&self, url: &DatabaseUrl) -> DbOptions {
+        DbOptions {
+            url: url.expose().to_owned(),
+            max_connections: self.max_connections,
+            min_connections: self.min_connections,
+            acquire_timeout: self.acquire_timeout,
+            idle_timeout: self.idle_timeout,
+            max_lifetime: self.max_lifetime,
+        }
     }
 }
 
@@ -492,5 +515,8 @@ mod tests {
             (db.max_connections, db.min_connections, db.acquire_timeout),
             (10, 0, Duration::from_secs(3))
         );
+        let options = db.migration_options();
+        assert_eq!(options.url, "postgres://a@localhost/app");
+        assert_eq!(options.max_lifetime, Duration::from_secs(1800));
     }
 }
