@@ -1,3 +1,3 @@
+mod config;
 mod contract;
 mod sql;
-mod config;
