@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_domain::Page;
 use gatehouse_domain::ports::NotReady;
+use gatehouse_domain::{EmailKey, Page};
 use gatehouse_sql::DbOptions;
 use gatehouse_sql::migrate::{LOCK_KEY, MigrateError, Migrations};
 use gatehouse_tests::db::{Engine, TestDatabase};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{ColumnDef, Expr, ExprTrait, Query, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
@@ -308,4 +308,108 @@ async fn readiness_is_refused_while_a_migration_is_pending() {
         matches!(err, NotReady::SchemaBehind { pending: 1 }),
         "{err:?}"
     );
+}
+
+/// Turns a database holding the template's tables into one the template's Alembic chain
+/// created at `revision`: an `alembic_version` row and no record of our first migration.
+async fn as_if_created_by_alembic(conn: &DatabaseConnection, revision: &str) {
+    let create = Table::create()
+        .table("alembic_version")
+        .col(
+            ColumnDef::new("version_num")
+                .string_len(32)
+                .not_null()
+                .primary_key(),
+        )
+        .to_owned();
+    conn.execute(&create).await.expect("alembic_version");
+    let stamp = Query::insert()
+        .into_table("alembic_version")
+        .columns(["version_num"])
+        .values_panic([revision.into()])
+        .to_owned();
+    conn.execute(&stamp).await.expect("alembic revision");
+    let forget = Query::delete()
+        .from_table("seaql_migrations")
+        .and_where(Expr::col("version").eq("m20261125_000001_template_schema"))
+        .to_owned();
+    conn.execute(&forget)
+        .await
+        .expect("forget the first migration");
+}
+
+#[tokio::test]
+async fn a_template_database_at_its_alembic_head_is_taken_over_as_the_baseline() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        migrations.up(Some(1)).await.expect("the template's tables");
+        let conn = db.connection().await;
+        as_if_created_by_alembic(&conn, "fe56fa70289e").await;
+        let template_user = Query::insert()
+            .into_table("user")
+            .columns([
+                "email",
+                "is_active",
+                "is_superuser",
+                "hashed_password",
+                "id",
+            ])
+            .values_panic([
+                "Alice@Example.com".into(),
+                true.into(),
+                false.into(),
+                "$2b$12$hash".into(),
+                Uuid::new_v4().into(),
+            ])
+            .to_owned();
+        conn.execute(&template_user).await.expect("a template row");
+
+        migrations.up(None).await.expect("take over and migrate");
+        assert_eq!(migrations.pending().await.expect("pending"), 0);
+        let found = db
+            .store()
+            .await
+            .users()
+            .find_by_email(&EmailKey::of("alice@example.com"))
+            .await
+            .expect("find");
+        assert!(
+            found.is_some(),
+            "{engine:?}: the backfilled key finds the row"
+        );
+
+        migrations
+            .down(Some(1))
+            .await
+            .expect("our own migration goes");
+        let err = migrations
+            .down(None)
+            .await
+            .expect_err("the template's tables stay");
+        assert!(err.to_string().contains("alembic"), "{err}");
+        assert!(tables(&conn).await.contains(&"user".to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn a_template_database_at_another_alembic_revision_is_refused() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        migrations.up(Some(1)).await.expect("the template's tables");
+        as_if_created_by_alembic(&db.connection().await, "1a31ce608336").await;
+
+        let err = migrations.up(None).await.expect_err("refused");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("1a31ce608336") && shown.contains("fe56fa70289e"),
+            "{shown}"
+        );
+        assert_eq!(
+            migrations.pending().await.expect("pending"),
+            2,
+            "{engine:?}"
+        );
+    }
 }
