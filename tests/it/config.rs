@@ -133,10 +133,20 @@ fn serve_with_no_environment_at_all_names_what_is_missing() {
 }
 
 #[test]
-fn production_with_missing_values_lists_them_all() {
-    let run = check_config(&[("FIRST_SUPERUSER", "root@example.com")]);
+fn missing_and_malformed_values_are_listed_together() {
+    // SECURITY.md CFG-01: three missing and one malformed, all four named, nothing started.
+    let run = gatehouse(
+        &["serve"],
+        &[("FIRST_SUPERUSER", "root@example.com"), ("PORT", "http")],
+    );
     assert_eq!(run.code, Some(EX_CONFIG));
-    for variable in ["SECRET_KEY", "DATABASE_URL", "FIRST_SUPERUSER_PASSWORD"] {
+    assert_eq!(run.problems().len(), 4, "{}", run.stderr);
+    for variable in [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "FIRST_SUPERUSER_PASSWORD",
+        "PORT",
+    ] {
         assert!(run.names(variable), "{variable}:\n{}", run.stderr);
     }
 }
