@@ -119,14 +119,6 @@ pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<Databas
             "must use the same engine as DATABASE_URL (both PostgreSQL or both SQLite)",
         );
     }
-    let seconds = |report: &mut Report, variable, value: &Option<String>, default| {
-        Duration::from_secs(report.number(
-            variable,
-            value.as_deref(),
-            default,
-            Bounds::at_least(1, "seconds"),
-        ))
-    };
     let max_connections = report.number(
         "DATABASE_MAX_CONNECTIONS",
         raw.database_max_connections.as_deref(),
@@ -145,23 +137,23 @@ pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<Databas
             "must not exceed DATABASE_MAX_CONNECTIONS",
         );
     }
-    let acquire_timeout = seconds(
-        report,
+    let acquire_timeout = report.seconds(
         "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
-        &raw.database_acquire_timeout_seconds,
+        raw.database_acquire_timeout_seconds.as_deref(),
         3,
+        1,
     );
-    let idle_timeout = seconds(
-        report,
+    let idle_timeout = report.seconds(
         "DATABASE_IDLE_TIMEOUT_SECONDS",
-        &raw.database_idle_timeout_seconds,
+        raw.database_idle_timeout_seconds.as_deref(),
         300,
+        1,
     );
-    let max_lifetime = seconds(
-        report,
+    let max_lifetime = report.seconds(
         "DATABASE_MAX_LIFETIME_SECONDS",
-        &raw.database_max_lifetime_seconds,
+        raw.database_max_lifetime_seconds.as_deref(),
         1800,
+        1,
     );
     Some(DatabaseSettings {
         url: url?,

@@ -5,6 +5,7 @@
 
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::report::Report;
 
@@ -74,6 +75,17 @@ impl Report {
                 default
             }
         }
+    }
+
+    /// A duration in whole seconds, at least `min`, or `default` seconds when unset.
+    pub(super) fn seconds(
+        &mut self,
+        variable: &'static str,
+        raw: Option<&str>,
+        default: u64,
+        min: u64,
+    ) -> Duration {
+        Duration::from_secs(self.number(variable, raw, default, Bounds::at_least(min, "seconds")))
     }
 
     /// A lax boolean (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`).

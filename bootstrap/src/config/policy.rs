@@ -3,7 +3,6 @@
 //! adapter's types. Defaults come from those crates, so they are written down once.
 
 use std::num::NonZeroUsize;
-use std::time::Duration as StdDuration;
 
 use gatehouse_application::{Policy, ThrottlePolicy};
 use gatehouse_crypto::{HashParams, PoolLimits};
@@ -215,11 +214,11 @@ pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings
         defaults.permits.get(),
         Bounds::at_least(1, "concurrent hashes"),
     );
-    let max_wait = report.number(
+    let max_wait = report.seconds(
         "HASHING_QUEUE_TIMEOUT_SECONDS",
         raw.hashing_queue_timeout_seconds.as_deref(),
         defaults.max_wait.as_secs(),
-        Bounds::at_least(1, "seconds"),
+        1,
     );
     HashingSettings {
         params: HashParams {
@@ -229,7 +228,7 @@ pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings
         },
         pool: PoolLimits {
             permits: NonZeroUsize::new(permits).unwrap_or(defaults.permits),
-            max_wait: StdDuration::from_secs(max_wait),
+            max_wait,
         },
     }
 }

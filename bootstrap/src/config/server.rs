@@ -1,7 +1,7 @@
 //! The HTTP server's settings: bind address, limits and timeouts, the docs switch, trusted proxies
 //! and the CORS allowlist (CONTRACT.md §2.5, §11; SECURITY.md RL-03, HDR-04, HDR-05).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -43,32 +43,25 @@ pub(super) fn settings(
     raw: &RawSettings,
     frontend_host: &str,
 ) -> ServerSettings {
-    let host = raw.host.as_deref().map_or(Some(IpAddr::from([127, 0, 0, 1])), |host| {
-        let parsed = host.trim().parse::<IpAddr>().ok();
-        if parsed.is_none() {
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let host = match raw.host.as_deref() {
+        None => LOOPBACK,
+        Some(host) => host.trim().parse().unwrap_or_else(|_| {
             report.error(
                 "HOST",
                 "expected an IP address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
             );
-        }
-        parsed
-    });
+            LOOPBACK
+        }),
+    };
     let port = report.number(
         "PORT",
         raw.port.as_deref(),
         8000u16,
         Bounds::between(1, 65535, "a port number"),
     );
-    let seconds = |report: &mut Report, variable, value: &Option<String>, default, min| {
-        Duration::from_secs(report.number(
-            variable,
-            value.as_deref(),
-            default,
-            Bounds::at_least(min, "seconds"),
-        ))
-    };
     ServerSettings {
-        bind: SocketAddr::new(host.unwrap_or(IpAddr::from([127, 0, 0, 1])), port),
+        bind: SocketAddr::new(host, port),
         docs_enabled: report.boolean("DOCS_ENABLED", raw.docs_enabled.as_deref(), true),
         max_body_bytes: report.number(
             "MAX_BODY_BYTES",
@@ -76,17 +69,15 @@ pub(super) fn settings(
             65_536,
             Bounds::at_least(1, "bytes"),
         ),
-        request_timeout: seconds(
-            report,
+        request_timeout: report.seconds(
             "REQUEST_TIMEOUT_SECONDS",
-            &raw.request_timeout_seconds,
+            raw.request_timeout_seconds.as_deref(),
             10,
             1,
         ),
-        shutdown_grace: seconds(
-            report,
+        shutdown_grace: report.seconds(
             "SHUTDOWN_GRACE_SECONDS",
-            &raw.shutdown_grace_seconds,
+            raw.shutdown_grace_seconds.as_deref(),
             30,
             0,
         ),
