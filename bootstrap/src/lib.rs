@@ -1,8 +1,10 @@
 //! The `gatehouse` binary's library half: configuration, telemetry and the command-line
 //! interface, kept here so the composition root and the tests share them.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod startup;
 pub mod telemetry;
+pub mod wiring;

@@ -20,22 +20,11 @@ async fn run(command: Command) -> Result<ExitCode, ExitCode> {
     Ok(match command {
         Command::GenerateKey(args) => commands::generate_key::run(&args),
         Command::CheckConfig => commands::check_config::run(&configure()?),
-        Command::Openapi(_) => not_wired_yet("openapi"),
-        Command::Serve(_) => {
-            configure()?;
-            not_wired_yet("serve")
-        }
-        Command::CreateSuperuser(_) => {
-            configure()?;
-            not_wired_yet("create-superuser")
+        Command::Openapi(args) => commands::openapi::run(&args),
+        Command::Serve(args) => commands::serve::run(configure()?, args.migrate).await,
+        Command::CreateSuperuser(args) => {
+            commands::create_superuser::run(configure()?, &args).await
         }
         Command::Migrate { action } => commands::migrate::run(&configure()?, action).await,
     })
-}
-
-/// LEAD: to be replaced by the composition root (`gatehouse::app`), which wires `serve`,
-/// `openapi` and `create-superuser`. Until then these commands fail instead of pretending.
-fn not_wired_yet(command: &str) -> ExitCode {
-    eprintln!("gatehouse {command}: not available in this build yet");
-    ExitCode::FAILURE
 }

@@ -28,3 +28,15 @@ impl Infra {
         Self::Unexpected(e.into())
     }
 }
+
+/// `error: cause: cause…` — the whole chain on one line, for logs (never for clients).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

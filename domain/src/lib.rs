@@ -19,7 +19,7 @@ pub mod user;
 
 pub use email::{Email, EmailError, EmailKey};
 pub use ids::{ItemId, SessionId, UserId};
-pub use infra::{BoxError, Infra};
+pub use infra::{BoxError, Infra, error_chain};
 pub use item::Item;
 pub use page::{Listing, Page};
 pub use password::{Password, PasswordError, PasswordHash};

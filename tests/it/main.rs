@@ -1,3 +1,4 @@
+mod blackbox;
 mod config;
 mod contract;
 mod sql;

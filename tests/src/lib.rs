@@ -1,3 +1,5 @@
 //! Helpers shared by the integration tests in `it/`.
 
+pub mod app;
 pub mod db;
+pub mod stores;

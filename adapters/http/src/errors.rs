@@ -6,7 +6,7 @@ use gatehouse_application::{
     ItemError, LoginError, LogoutError, PreviewError, ReadUserError, RecoveryError, RefreshError,
     ResetError, RevokeSessionError, SignupError, Throttled, UpdateMeError,
 };
-use gatehouse_domain::Infra;
+use gatehouse_domain::{Infra, error_chain};
 use poem::http::StatusCode;
 
 use crate::problem::ApiError;
@@ -70,18 +70,6 @@ impl From<Infra> for ApiError {
             }
         }
     }
-}
-
-/// `error: cause: cause…` for the log; never sent to clients.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl From<Throttled> for ApiError {

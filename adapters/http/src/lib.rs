@@ -21,7 +21,7 @@ use gatehouse_application::Gatehouse;
 use poem::{EndpointExt, IntoResponse, endpoint::BoxEndpoint, middleware::CatchPanic};
 
 pub use client::client_ip;
-pub use config::{HttpConfig, IpNet};
+pub use config::HttpConfig;
 pub use openapi::document as openapi_document;
 pub use routing::{RouteSpec, table as route_table};
 

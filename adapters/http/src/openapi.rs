@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::{
     api::{AuthApi, HealthApi, ItemsApi, LoginApi, PrivateApi, UsersApi, UtilsApi},
     config::HttpConfig,
+    routing,
 };
 
 /// The document's version: the crate's.
@@ -69,16 +70,28 @@ fn assemble<T: OpenApi + 'static>(apis: T, config: &HttpConfig) -> Built {
     }
 }
 
-/// Fixes what poem-openapi cannot express: an OAuth2 flow must list its scopes, even
-/// none (OpenAPI 3.0 makes `scopes` required; strict validators reject the document).
+/// Fixes what poem-openapi cannot express: the contract's trailing slashes, which it
+/// strips from paths (the generated client calls exactly the documented path), and an
+/// OAuth2 flow's scopes, which OpenAPI 3.0 requires even when there are none.
 fn patch(raw: &str) -> String {
     let mut doc: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
-    if let Some(flow) =
-        doc.pointer_mut("/components/securitySchemes/OAuth2PasswordBearer/flows/password")
-    {
-        if let Some(flow) = flow.as_object_mut() {
-            flow.entry("scopes").or_insert_with(|| json!({}));
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        let slashed = routing::LEGACY
+            .iter()
+            .chain(routing::PRIVATE)
+            .filter(|r| r.path.ends_with('/'));
+        for route in slashed {
+            if let Some(item) = paths.shift_remove(route.path.trim_end_matches('/')) {
+                paths.insert(route.path.to_owned(), item);
+            }
         }
+        paths.sort_keys();
+    }
+    if let Some(flow) = doc
+        .pointer_mut("/components/securitySchemes/OAuth2PasswordBearer/flows/password")
+        .and_then(Value::as_object_mut)
+    {
+        flow.entry("scopes").or_insert_with(|| json!({}));
     }
     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| raw.to_owned())
 }

@@ -157,35 +157,30 @@ impl<E> RoutingEndpoint<E> {
         Resolution::NotFound
     }
 
-    /// poem's router prefers a static segment over a parameter, so `GET /users/signup`
-    /// would stop at `POST /users/signup` with a 405. Escaping the first character of
-    /// that segment makes poem pick the parameter route, as FastAPI does; the parameter
-    /// extractor percent-decodes it back.
-    fn unshadow(&self, request: &mut Request, route: RouteSpec) {
-        let path = request.uri().path().to_owned();
-        let shadowed = self.routes.iter().any(|other| {
-            other.method != route.method && !other.path.contains('{') && other.path == path
-        });
-        if !route.path.contains('{') || !shadowed {
-            return;
+    /// The path poem's router must see for `route`. poem-openapi registers paths without
+    /// their trailing slash, so the contract's `/users/` is handed over as `/users`. And
+    /// poem prefers a static segment over a parameter, so `GET /users/signup` would stop at
+    /// `POST /users/signup` with a 405: escaping the first character of that segment makes
+    /// poem pick the parameter route, as FastAPI does (the extractor decodes it back).
+    fn inner_path(&self, path: &str, route: RouteSpec) -> Option<String> {
+        if route.path.len() > 1 && route.path.ends_with('/') {
+            return Some(path.trim_end_matches('/').to_owned());
         }
-        let (prefix, segment) = path.rsplit_once('/').unwrap_or(("", &path));
-        let Some(first) = segment.chars().next() else {
-            return;
-        };
-        let escaped = format!(
+        let shadowed = route.path.contains('{')
+            && self
+                .routes
+                .iter()
+                .any(|other| other.method != route.method && other.path == path);
+        if !shadowed {
+            return None;
+        }
+        let (prefix, segment) = path.rsplit_once('/')?;
+        let first = segment.chars().next()?;
+        Some(format!(
             "{prefix}/%{:02X}{}",
             first as u32,
             &segment[first.len_utf8()..]
-        );
-        let query = request
-            .uri()
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        if let Ok(uri) = format!("{escaped}{query}").parse() {
-            *request.uri_mut() = uri;
-        }
+        ))
     }
 }
 
@@ -212,7 +207,16 @@ impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
         match self.resolve(request.method(), &path) {
             Resolution::Handle(route) => {
                 tracing::Span::current().record("route", route.path);
-                self.unshadow(&mut request, route);
+                if let Some(inner) = self.inner_path(&path, route) {
+                    let query = request
+                        .uri()
+                        .query()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default();
+                    if let Ok(uri) = format!("{inner}{query}").parse() {
+                        *request.uri_mut() = uri;
+                    }
+                }
                 self.inner
                     .call(request)
                     .await

@@ -2,7 +2,6 @@
 //! pooler refusal) on `DATABASE_MIGRATION_URL`, else `DATABASE_URL`. `fresh` needs `--yes` and
 //! is refused outside development/local whatever the flag says.
 
-use std::error::Error;
 use std::process::ExitCode;
 
 use gatehouse_sql::migrate::Migrations;
@@ -28,7 +27,7 @@ pub async fn run(settings: &Settings, action: MigrateAction) -> ExitCode {
     match migrate(settings, action).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %chain(&e), "migrate failed");
+            tracing::error!(error = %gatehouse_domain::error_chain(&e), "migrate failed");
             ExitCode::FAILURE
         }
     }
@@ -67,16 +66,4 @@ async fn migrate(settings: &Settings, action: MigrateAction) -> Result<(), Refus
         }
     }
     Ok(())
-}
-
-/// `error: cause: cause`, so a log line says why (a refused TLS certificate, a lock timeout).
-fn chain(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,6 +1,8 @@
-//! The commands this crate carries out itself: the configuration check and key generation (and
-//! migrations, through the SQL adapter). Serving and seeding belong to the composition root.
+//! One module per `gatehouse` command.
 
 pub mod check_config;
+pub mod create_superuser;
 pub mod generate_key;
 pub mod migrate;
+pub mod openapi;
+pub mod serve;

@@ -60,16 +60,17 @@ impl<const JSON: bool> LoginBody<JSON> {
                 .map(|(_, v)| v.clone())
         };
         let mut errors = Vec::new();
-        if let Some(Value::String(grant)) = get("grant_type") {
-            if !grant.is_empty() && grant != "password" {
-                errors.push(error(
-                    "string_pattern_mismatch",
-                    &[json!("body"), json!("grant_type")],
-                    "String should match pattern '^password$'",
-                    json!(grant),
-                    Some(json!({ "pattern": "^password$" })),
-                ));
-            }
+        if let Some(Value::String(grant)) = get("grant_type")
+            && !grant.is_empty()
+            && grant != "password"
+        {
+            errors.push(error(
+                "string_pattern_mismatch",
+                &[json!("body"), json!("grant_type")],
+                "String should match pattern '^password$'",
+                json!(grant),
+                Some(json!({ "pattern": "^password$" })),
+            ));
         }
         let mut required = |name: &str| match get(name) {
             Some(Value::String(s)) if !s.is_empty() => Some(s),

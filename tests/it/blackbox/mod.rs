@@ -1,0 +1,23 @@
+//! Black-box tests over real HTTP: the contract (CONTRACT.md) route by route, each test
+//! run against the memory adapters and against SQL (PostgreSQL when `TEST_DATABASE_URL`
+//! is set, else SQLite).
+
+/// Stamps out one `#[tokio::test]` per backend for a test body `async fn(Backend)`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(gatehouse_tests::app::Backend::Memory).await;
+            })*
+        }
+        mod sql {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(gatehouse_tests::app::Backend::Sql).await;
+            })*
+        }
+    };
+}
+
+mod smoke;
