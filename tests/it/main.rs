@@ -1,3 +1,4 @@
+mod architecture;
 mod blackbox;
 mod config;
 mod contract;
