@@ -1,6 +1,6 @@
 //! Throttling vocabulary: what is counted, under which rule, and the verdict.
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// What a counter counts: a scope (the route family and whether by account or address)
 /// and a subject (a normalised email key or a client IP).
@@ -26,6 +26,30 @@ pub struct ThrottleRule {
     pub window: Duration,
 }
 
+impl ThrottleRule {
+    /// When a window that started at `window_start` ends.
+    pub fn window_end(&self, window_start: OffsetDateTime) -> OffsetDateTime {
+        window_start + self.window
+    }
+
+    /// The verdict for a window started at `window_start` that holds `events` events at
+    /// `now`: throttled past the limit, until the window ends (at least one second, since
+    /// `Retry-After` is whole seconds). Both limiter adapters decide with this one rule.
+    pub fn verdict(
+        &self,
+        window_start: OffsetDateTime,
+        events: u64,
+        now: OffsetDateTime,
+    ) -> Verdict {
+        if events <= u64::from(self.limit) {
+            return Verdict::Allowed;
+        }
+        Verdict::Throttled {
+            retry_after: (self.window_end(window_start) - now).max(Duration::SECOND),
+        }
+    }
+}
+
 /// The limiter's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -40,5 +64,34 @@ impl Verdict {
     /// Whether the request must be refused.
     pub fn is_throttled(&self) -> bool {
         matches!(self, Self::Throttled { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn throttled_past_the_limit_until_the_window_ends() {
+        let rule = ThrottleRule {
+            limit: 5,
+            window: Duration::minutes(15),
+        };
+        let start = datetime!(2026-01-01 00:00 UTC);
+        assert_eq!(rule.verdict(start, 5, start), Verdict::Allowed);
+        assert_eq!(
+            rule.verdict(start, 6, start + Duration::minutes(5)),
+            Verdict::Throttled {
+                retry_after: Duration::minutes(10)
+            }
+        );
+        assert_eq!(
+            rule.verdict(start, 6, start + Duration::minutes(15)),
+            Verdict::Throttled {
+                retry_after: Duration::SECOND
+            },
+            "never less than one second"
+        );
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use gatehouse_domain::Infra;
 use gatehouse_domain::ports::AttemptLimiter;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::state::Shared;
 
@@ -18,18 +18,12 @@ pub(crate) struct Window {
 impl Window {
     /// When this window ends under `rule`.
     fn ends_at(&self, rule: &ThrottleRule) -> OffsetDateTime {
-        self.started_at + rule.window
+        rule.window_end(self.started_at)
     }
 
     /// The verdict for a window holding `events` events at `now`.
     fn verdict(&self, rule: &ThrottleRule, events: u32, now: OffsetDateTime) -> Verdict {
-        if events <= rule.limit {
-            return Verdict::Allowed;
-        }
-        Verdict::Throttled {
-            // `Retry-After` must be at least one second (the header is whole seconds).
-            retry_after: (self.ends_at(rule) - now).max(Duration::SECOND),
-        }
+        rule.verdict(self.started_at, u64::from(events), now)
     }
 }
 

@@ -8,7 +8,7 @@ use gatehouse_domain::ports::AttemptLimiter;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::db::Db;
 use crate::entity::throttle;
@@ -25,13 +25,7 @@ fn verdict(
     rule: &ThrottleRule,
     now: OffsetDateTime,
 ) -> Verdict {
-    if events <= i64::from(rule.limit) {
-        return Verdict::Allowed;
-    }
-    Verdict::Throttled {
-        // `Retry-After` must be at least one second (the header is whole seconds).
-        retry_after: (window_start + rule.window - now).max(Duration::SECOND),
-    }
+    rule.verdict(window_start, events.try_into().unwrap_or(0), now)
 }
 
 #[async_trait]

@@ -78,55 +78,45 @@ fn register_scheme(registry: &mut Registry) {
     );
 }
 
-impl<'a> ApiExtractor<'a> for Auth {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+/// The OpenAPI side of both extractors: the `OAuth2PasswordBearer` scheme, optional or not.
+macro_rules! bearer_extractor {
+    ($ty:ty, optional = $optional:expr, |$request:ident| $extract:expr) => {
+        impl<'a> ApiExtractor<'a> for $ty {
+            const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
 
-    type ParamType = ();
-    type ParamRawType = ();
+            type ParamType = ();
+            type ParamRawType = ();
 
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
+            fn register(registry: &mut Registry) {
+                register_scheme(registry);
+            }
 
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
-    }
+            fn security_schemes() -> Vec<&'static str> {
+                vec![SCHEME]
+            }
 
-    async fn from_request(
-        request: &'a Request,
-        _: &mut RequestBody,
-        _: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        principal(request)
-            .await?
-            .map(Self)
-            .ok_or_else(|| errors::not_authenticated().into())
-    }
+            fn has_security_fallback() -> bool {
+                $optional
+            }
+
+            async fn from_request(
+                $request: &'a Request,
+                _: &mut RequestBody,
+                _: ExtractParamOptions<Self::ParamType>,
+            ) -> poem::Result<Self> {
+                $extract
+            }
+        }
+    };
 }
 
-impl<'a> ApiExtractor<'a> for OptionalAuth {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+bearer_extractor!(Auth, optional = false, |request| {
+    principal(request)
+        .await?
+        .map(Self)
+        .ok_or_else(|| errors::not_authenticated().into())
+});
 
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
-    }
-
-    fn has_security_fallback() -> bool {
-        true
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        _: &mut RequestBody,
-        _: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        principal(request).await.map(Self)
-    }
-}
+bearer_extractor!(OptionalAuth, optional = true, |request| {
+    principal(request).await.map(Self)
+});
