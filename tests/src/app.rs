@@ -9,7 +9,7 @@ use gatehouse_application::{Gatehouse, Policy, Ports};
 use gatehouse_crypto::{Argon2Hasher, HashParams, PoolLimits};
 use gatehouse_domain::{
     Email, Password,
-    ports::{Clock, Mailer},
+    ports::{AccessTokens, Clock, Mailer},
 };
 use gatehouse_http::HttpConfig;
 use gatehouse_memory::{ManualClock, RecordingMailer};
@@ -81,6 +81,11 @@ pub struct TestApp {
     pub app: Arc<Gatehouse>,
     /// The database URL when running on SQL.
     pub database_url: Option<String>,
+    /// This instance's `SECRET_KEY`: the HS256 key (unless another format was chosen) and
+    /// the root of the derived keys, such as the one deriving refresh-token successors.
+    pub secret_key: Vec<u8>,
+    access_ttl: time::Duration,
+    http: HttpConfig,
     _db: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -119,75 +124,95 @@ impl TestApp {
                 (crate::stores::sql(db.url()).await, Some(db))
             }
         };
-        let settings = TokenSettings {
-            issuer: "gatehouse".into(),
-            audience: "gatehouse-api".into(),
-            ttl: options.access_ttl,
-            environment: "test".into(),
-        };
-        let secret = random_bytes();
+        let secret_key = random_bytes();
         let format = options
             .token_format
             .unwrap_or_else(|| TokenFormat::JwtHs256 {
-                secret: HmacSecret::new(secret.clone())
+                secret: HmacSecret::new(secret_key.clone())
                     .expect("32 random bytes are a valid HMAC key"),
             });
-        let ports = Ports {
-            users: stores.users,
-            items: stores.items,
-            sessions: stores.sessions,
-            reset_tokens: stores.reset_tokens,
-            limiter: stores.limiter,
-            readiness: stores.readiness,
-            hasher: Arc::new(
-                Argon2Hasher::new(CHEAP, PoolLimits::default()).expect("cheap params are valid"),
-            ),
-            access_tokens: build_access_tokens(format, settings).expect("test token setup"),
-            opaque_tokens: Arc::new(OpaqueTokenService::new(derive_key(
-                &secret,
-                KeyPurpose::RefreshChild,
-            ))),
-            mailer: mailer.clone() as Arc<dyn Mailer>,
-            clock: clock.clone() as Arc<dyn Clock>,
+        let instance = Instance {
+            stores,
+            access_tokens: build_access_tokens(format, token_settings(options.access_ttl))
+                .expect("test token setup"),
+            secret_key,
+            access_ttl: options.access_ttl,
+            clock,
+            mailer,
+            policy: options.policy,
+            http: options.http,
         };
-        let app = Arc::new(Gatehouse::new(ports, options.policy));
         let superuser = Account {
             email: "admin@example.com".into(),
             password: "admin-password-1".into(),
         };
-        app.seed_superuser(
-            Email::parse(&superuser.email).expect("valid email"),
-            &Password::new(superuser.password.clone()).expect("valid password"),
-        )
-        .await
-        .expect("seeding the superuser");
-        let server = Application::bind("127.0.0.1:0", app.clone(), options.http)
+        let app = instance.start(superuser, db).await;
+        app.app
+            .seed_superuser(
+                Email::parse(&app.superuser.email).expect("valid email"),
+                &Password::new(app.superuser.password.clone()).expect("valid password"),
+            )
             .await
-            .expect("binding a random port");
-        let port = server.port();
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(server.run_until(
-            async move {
-                let _ = rx.await;
+            .expect("seeding the superuser");
+        app
+    }
+
+    /// A second Gatehouse on this one's data, as another replica behind a load balancer
+    /// would run: on SQL its own connection pool to the same database, on memory the same
+    /// store. It shares this one's configuration (policy, HTTP settings, `SECRET_KEY` and
+    /// so the refresh-derivation key, access-token keys) but has its own clock and mailer.
+    pub async fn spawn_replica(&self) -> Self {
+        self.spawn_replica_with(None).await
+    }
+
+    /// [`TestApp::spawn_replica`] with another access-token format, e.g. the next step of a
+    /// key rotation; `None` keeps this one's keys.
+    pub async fn spawn_replica_with(&self, token_format: Option<TokenFormat>) -> Self {
+        let ports = self.app.ports();
+        let stores = match &self.database_url {
+            Some(url) => crate::stores::sql(url).await,
+            None => crate::stores::Stores {
+                users: ports.users.clone(),
+                items: ports.items.clone(),
+                sessions: ports.sessions.clone(),
+                reset_tokens: ports.reset_tokens.clone(),
+                limiter: ports.limiter.clone(),
+                readiness: ports.readiness.clone(),
             },
-            Duration::from_secs(1),
-        ));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("HTTP client");
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            client,
-            clock,
-            mailer,
-            superuser,
-            app,
-            database_url: db.as_ref().map(|d| d.url().to_owned()),
-            _db: db,
-            shutdown: Some(tx),
-        }
+        };
+        let access_tokens = match token_format {
+            Some(format) => build_access_tokens(format, token_settings(self.access_ttl))
+                .expect("test token setup"),
+            None => ports.access_tokens.clone(),
+        };
+        let instance = Instance {
+            stores,
+            access_tokens,
+            secret_key: self.secret_key.clone(),
+            access_ttl: self.access_ttl,
+            clock: Arc::new(ManualClock::new(self.clock.now())),
+            mailer: Arc::new(if self.mailer.is_enabled() {
+                RecordingMailer::new()
+            } else {
+                RecordingMailer::disabled()
+            }),
+            policy: self.app.policy().clone(),
+            http: self.http.clone(),
+        };
+        instance.start(self.superuser.clone(), None).await
+    }
+
+    /// A plain connection to the application's database for test-only SQL; `None` on the
+    /// memory backend.
+    pub async fn sql(&self) -> Option<sea_orm::DatabaseConnection> {
+        let url = self.database_url.as_deref()?;
+        let mut options = sea_orm::ConnectOptions::new(url);
+        options.max_connections(2).sqlx_logging(false);
+        Some(
+            sea_orm::Database::connect(options)
+                .await
+                .expect("connect to the test database"),
+        )
     }
 
     /// A request to `path` (absolute, e.g. `/api/v1/users/`).
@@ -283,6 +308,84 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+    }
+}
+
+/// What every test instance signs into its access tokens.
+fn token_settings(ttl: time::Duration) -> TokenSettings {
+    TokenSettings {
+        issuer: "gatehouse".into(),
+        audience: "gatehouse-api".into(),
+        ttl,
+        environment: "test".into(),
+    }
+}
+
+/// The parts of one Gatehouse instance before it serves.
+struct Instance {
+    stores: crate::stores::Stores,
+    access_tokens: Arc<dyn AccessTokens>,
+    secret_key: Vec<u8>,
+    access_ttl: time::Duration,
+    clock: Arc<ManualClock>,
+    mailer: Arc<RecordingMailer>,
+    policy: Policy,
+    http: HttpConfig,
+}
+
+impl Instance {
+    /// Wires the ports as the composition root does and serves them on a random port.
+    async fn start(self, superuser: Account, db: Option<TestDatabase>) -> TestApp {
+        let stores = self.stores;
+        let ports = Ports {
+            users: stores.users,
+            items: stores.items,
+            sessions: stores.sessions,
+            reset_tokens: stores.reset_tokens,
+            limiter: stores.limiter,
+            readiness: stores.readiness,
+            hasher: Arc::new(
+                Argon2Hasher::new(CHEAP, PoolLimits::default()).expect("cheap params are valid"),
+            ),
+            access_tokens: self.access_tokens,
+            opaque_tokens: Arc::new(OpaqueTokenService::new(derive_key(
+                &self.secret_key,
+                KeyPurpose::RefreshChild,
+            ))),
+            mailer: self.mailer.clone() as Arc<dyn Mailer>,
+            clock: self.clock.clone() as Arc<dyn Clock>,
+        };
+        let app = Arc::new(Gatehouse::new(ports, self.policy));
+        let server = Application::bind("127.0.0.1:0", app.clone(), self.http.clone())
+            .await
+            .expect("binding a random port");
+        let port = server.port();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(server.run_until(
+            async move {
+                let _ = rx.await;
+            },
+            Duration::from_secs(1),
+        ));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            client,
+            clock: self.clock,
+            mailer: self.mailer,
+            superuser,
+            app,
+            database_url: db.as_ref().map(|d| d.url().to_owned()),
+            secret_key: self.secret_key,
+            access_ttl: self.access_ttl,
+            http: self.http,
+            _db: db,
+            shutdown: Some(tx),
         }
     }
 }
