@@ -2,4 +2,5 @@ mod architecture;
 mod blackbox;
 mod config;
 mod contract;
+mod lifecycle;
 mod sql;
