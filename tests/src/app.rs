@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::db::TestDatabase;
+use crate::work::{CountingHasher, CountingTokens, WorkCounter};
 
 /// Which adapters the application runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +78,8 @@ pub struct TestApp {
     /// JWT leeway, 60 s, or tokens issued "later" are not yet valid to the JWT library).
     pub clock: Arc<ManualClock>,
     pub mailer: Arc<RecordingMailer>,
+    /// Hashing and opaque-token work this instance has done (see [`WorkCounter`]).
+    pub work: Arc<WorkCounter>,
     pub superuser: Account,
     pub app: Arc<Gatehouse>,
     /// The database URL when running on SQL.
@@ -338,6 +341,7 @@ impl Instance {
     /// Wires the ports as the composition root does and serves them on a random port.
     async fn start(self, superuser: Account, db: Option<TestDatabase>) -> TestApp {
         let stores = self.stores;
+        let work = Arc::new(WorkCounter::default());
         let ports = Ports {
             users: stores.users,
             items: stores.items,
@@ -345,14 +349,21 @@ impl Instance {
             reset_tokens: stores.reset_tokens,
             limiter: stores.limiter,
             readiness: stores.readiness,
-            hasher: Arc::new(
-                Argon2Hasher::new(CHEAP, PoolLimits::default()).expect("cheap params are valid"),
-            ),
+            hasher: Arc::new(CountingHasher {
+                inner: Arc::new(
+                    Argon2Hasher::new(CHEAP, PoolLimits::default())
+                        .expect("cheap params are valid"),
+                ),
+                counter: work.clone(),
+            }),
             access_tokens: self.access_tokens,
-            opaque_tokens: Arc::new(OpaqueTokenService::new(derive_key(
-                &self.secret_key,
-                KeyPurpose::RefreshChild,
-            ))),
+            opaque_tokens: Arc::new(CountingTokens {
+                inner: Arc::new(OpaqueTokenService::new(derive_key(
+                    &self.secret_key,
+                    KeyPurpose::RefreshChild,
+                ))),
+                counter: work.clone(),
+            }),
             mailer: self.mailer.clone() as Arc<dyn Mailer>,
             clock: self.clock.clone() as Arc<dyn Clock>,
         };
@@ -378,6 +389,7 @@ impl Instance {
             client,
             clock: self.clock,
             mailer: self.mailer,
+            work,
             superuser,
             app,
             database_url: db.as_ref().map(|d| d.url().to_owned()),
@@ -396,3 +408,4 @@ pub async fn status_json(response: Response) -> (StatusCode, Value) {
     let text = response.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
