@@ -13,6 +13,7 @@ use gatehouse_domain::{
 };
 use gatehouse_http::HttpConfig;
 use gatehouse_memory::{ManualClock, RecordingMailer};
+use gatehouse_sql::DbOptions;
 use gatehouse_tokens::{
     HmacSecret, KeyPurpose, OpaqueTokenService, TokenFormat, TokenSettings, build_access_tokens,
     derive_key,
@@ -114,18 +115,32 @@ impl TestApp {
 
     /// Starts Gatehouse on `backend` with `options`.
     pub async fn spawn_with(backend: Backend, options: Options) -> Self {
+        match backend {
+            Backend::Memory => Self::launch(None, options).await,
+            Backend::Sql => {
+                let db = TestDatabase::new().await;
+                let pool = db.runtime_options();
+                Self::spawn_on(db, pool, options).await
+            }
+        }
+    }
+
+    /// Starts Gatehouse on `db` (migrated) with its runtime pool opened as `pool` says: a
+    /// test's own limits and timeouts, or a URL through a proxy the test controls.
+    pub async fn spawn_on(db: TestDatabase, pool: DbOptions, options: Options) -> Self {
+        Self::launch(Some((db, pool)), options).await
+    }
+
+    async fn launch(sql: Option<(TestDatabase, DbOptions)>, options: Options) -> Self {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let mailer = Arc::new(if options.mail_enabled {
             RecordingMailer::new()
         } else {
             RecordingMailer::disabled()
         });
-        let (stores, db) = match backend {
-            Backend::Memory => (crate::stores::memory(clock.clone()), None),
-            Backend::Sql => {
-                let db = TestDatabase::new().await;
-                (crate::stores::sql(db.url()).await, Some(db))
-            }
+        let (stores, db) = match sql {
+            None => (crate::stores::memory(clock.clone()), None),
+            Some((db, pool)) => (crate::stores::sql_with(&pool).await, Some(db)),
         };
         let secret_key = random_bytes();
         let format = options

@@ -3,6 +3,10 @@
 //! database created through that URL's maintenance database), else a SQLite file in a
 //! temporary directory. Tests that only mean something on PostgreSQL ask for it and are
 //! skipped, with a note, when no server is configured.
+//!
+//! With `TEST_DATABASE_POOLER_URL` also set (PgBouncer in CI), the application's runtime
+//! pool reaches the same databases through that pooler, while creating, migrating, dropping
+//! and test-only SQL stay on the direct URL, as in production (SECURITY.md DB-04).
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -16,6 +20,11 @@ use uuid::Uuid;
 
 /// The variable naming the PostgreSQL server tests may create databases on.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+/// The variable naming a connection pooler in front of that server: only its host and
+/// port are used, replacing the server's in [`TestDatabase::runtime_options`]; the pooler
+/// must route every database name to the server (PgBouncer: `* = host=… port=…`).
+pub const TEST_DATABASE_POOLER_URL: &str = "TEST_DATABASE_POOLER_URL";
 
 /// Prefix of every database the harness creates; the rest is `<unix seconds>_<random>`.
 const PREFIX: &str = "gatehouse_test_";
@@ -100,6 +109,29 @@ impl TestDatabase {
     /// The engine behind it.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// Connection options for the application's runtime pool, with the adapter's defaults:
+    /// on PostgreSQL through the pooler of `TEST_DATABASE_POOLER_URL` when it is set, else
+    /// the database's own URL.
+    pub fn runtime_options(&self) -> DbOptions {
+        let pooler = match self.engine {
+            Engine::Postgres => env_url(TEST_DATABASE_POOLER_URL),
+            Engine::Sqlite => None,
+        };
+        DbOptions::new(match pooler {
+            Some(pooler) => {
+                let pooler = url::Url::parse(&pooler).expect("TEST_DATABASE_POOLER_URL is a URL");
+                with_address(
+                    &self.url,
+                    pooler
+                        .host_str()
+                        .expect("TEST_DATABASE_POOLER_URL names a host"),
+                    pooler.port().unwrap_or(DEFAULT_PORT),
+                )
+            }
+            None => self.url.clone(),
+        })
     }
 
     /// Connection options with the adapter's defaults.
@@ -200,10 +232,40 @@ impl Drop for Cleanup {
     }
 }
 
+/// PostgreSQL's port when a URL names none.
+const DEFAULT_PORT: u16 = 5432;
+
+/// `url` (PostgreSQL) with its host and port replaced: the same database and credentials
+/// reached through a pooler or a test's proxy.
+///
+/// # Panics
+/// When `url` is not a URL with a host.
+pub fn with_address(url: &str, host: &str, port: u16) -> String {
+    let mut url = url::Url::parse(url).expect("a PostgreSQL URL");
+    url.set_host(Some(host)).expect("a URL with a host");
+    url.set_port(Some(port)).expect("a URL with a host");
+    url.to_string()
+}
+
+/// The `host:port` a PostgreSQL URL connects to.
+///
+/// # Panics
+/// When `url` is not a URL with a host.
+pub fn address(url: &str) -> String {
+    let url = url::Url::parse(url).expect("a PostgreSQL URL");
+    format!(
+        "{}:{}",
+        url.host_str().expect("a URL with a host"),
+        url.port().unwrap_or(DEFAULT_PORT)
+    )
+}
+
 fn server_url() -> Option<String> {
-    std::env::var(TEST_DATABASE_URL)
-        .ok()
-        .filter(|v| !v.is_empty())
+    env_url(TEST_DATABASE_URL)
+}
+
+fn env_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 fn unix_now() -> u64 {

@@ -31,9 +31,14 @@ pub fn memory(clock: Arc<dyn Clock>) -> Stores {
     }
 }
 
-/// The SQL adapter on an already migrated database.
+/// The SQL adapter on an already migrated database, with the adapter's default pool.
 pub async fn sql(url: &str) -> Stores {
-    let store = SqlStore::connect(&DbOptions::new(url))
+    sql_with(&DbOptions::new(url)).await
+}
+
+/// The SQL adapter on an already migrated database, with the pool `options` describe.
+pub async fn sql_with(options: &DbOptions) -> Stores {
+    let store = SqlStore::connect(options)
         .await
         .expect("connecting the test database");
     Stores {
