@@ -67,7 +67,7 @@ fn rotate(state: &mut State, r: &Rotation) -> Result<RotationOutcome, Infra> {
             .get(&c)
             .is_some_and(|t| t.used_at.is_none())
     });
-    if r.now - used_at <= r.grace && child_unused {
+    if r.within_grace(r.now - used_at) && child_unused {
         return Ok(RotationOutcome::Repeated(session));
     }
     session.revoked_at = Some(r.now);

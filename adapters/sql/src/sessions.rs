@@ -146,7 +146,7 @@ async fn rotate_locked(
         session.last_used_at = now;
         return Ok((RotationOutcome::Rotated(session), true));
     };
-    if now - used_at <= r.grace && successor_unused(txn, &token, &r.successor).await? {
+    if r.within_grace(now - used_at) && successor_unused(txn, &token, &r.successor).await? {
         return Ok((RotationOutcome::Repeated(session), false));
     }
     end_sessions(

@@ -20,10 +20,21 @@ pub struct Rotation {
     /// request computes the same one).
     pub successor: TokenHash,
     pub now: OffsetDateTime,
-    /// How long after a rotation a repeat of the parent is treated as a benign race.
+    /// How long after a rotation a repeat of the parent is treated as a benign race; zero
+    /// turns the window off.
     pub grace: Duration,
     /// Inactivity timeout of sessions.
     pub idle_timeout: Duration,
+}
+
+impl Rotation {
+    /// Whether a repeat of the presented token `elapsed` after its rotation falls in the
+    /// grace window (D14). A zero grace means no window at all, so even a repeat at the
+    /// same instant is reuse (RT-06: of concurrent refreshes one succeeds, the rest fail);
+    /// otherwise the window is closed, "rotated ≤ grace ago" (RT-05).
+    pub fn within_grace(&self, elapsed: Duration) -> bool {
+        self.grace > Duration::ZERO && elapsed <= self.grace
+    }
 }
 
 /// What a rotation did.
@@ -101,4 +112,28 @@ pub trait SessionStore: Send + Sync {
         reason: EndReason,
         now: OffsetDateTime,
     ) -> Result<u64, Infra>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_grace(grace: Duration) -> Rotation {
+        Rotation {
+            presented: TokenHash([1; 32]),
+            successor: TokenHash([2; 32]),
+            now: OffsetDateTime::UNIX_EPOCH,
+            grace,
+            idle_timeout: Duration::days(7),
+        }
+    }
+
+    #[test]
+    fn the_grace_window_is_closed_and_a_zero_grace_has_none() {
+        let ten = with_grace(Duration::seconds(10));
+        assert!(ten.within_grace(Duration::ZERO));
+        assert!(ten.within_grace(Duration::seconds(10)));
+        assert!(!ten.within_grace(Duration::seconds(10) + Duration::MICROSECOND));
+        assert!(!with_grace(Duration::ZERO).within_grace(Duration::ZERO));
+    }
 }
