@@ -1,19 +1,25 @@
 //! The composition root: turns validated [`Settings`] into the application service and its
 //! HTTP configuration, choosing one adapter per port. Nothing else constructs adapters.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use gatehouse_application::{Gatehouse, Ports};
 use gatehouse_crypto::Argon2Hasher;
 use gatehouse_domain::{
-    Infra,
-    ports::{Mailer, OutgoingEmail, SystemClock},
+    Infra, Secret,
+    ports::{Mailer, SystemClock},
 };
 use gatehouse_http::HttpConfig;
+use gatehouse_mail::{
+    Delivery, LogMailer, MailWorker, Security, SmtpConfig, SmtpCredentials, smtp_mailer,
+};
 use gatehouse_sql::{SqlStore, migrate::Migrations};
 use gatehouse_tokens::{KeyPurpose, OpaqueTokenService, build_access_tokens, derive_key};
 
-use crate::config::{AllowedOrigins, Settings};
+use crate::config::{AllowedOrigins, MailSettings, Settings, SmtpSecurity};
+
+/// How long queued mail may take to go out once the server has stopped serving.
+const MAIL_DRAIN: Duration = Duration::from_secs(10);
 
 /// Why the service could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -28,14 +34,32 @@ pub enum StartError {
     Tokens(#[from] gatehouse_tokens::TokenSetupError),
     #[error("cannot seed the first superuser")]
     Seed(#[source] Infra),
+    #[error("cannot set up outgoing email")]
+    Mail(#[from] gatehouse_mail::SmtpSetupError),
 }
 
 /// The assembled service.
 pub struct Service {
     pub app: Arc<Gatehouse>,
     pub http: HttpConfig,
-    /// Kept so the pool can be closed on shutdown.
-    pub store: SqlStore,
+    pub resources: Resources,
+}
+
+/// What must be let go in order when the service stops.
+pub struct Resources {
+    store: SqlStore,
+    /// The SMTP queue's worker; `None` while email is off.
+    mail: Option<MailWorker>,
+}
+
+impl Resources {
+    /// Lets queued mail out (for up to [`MAIL_DRAIN`]), then closes the database pool.
+    pub async fn close(self) {
+        if let Some(mail) = self.mail {
+            mail.drain(MAIL_DRAIN).await;
+        }
+        self.store.close().await;
+    }
 }
 
 /// Builds every adapter from `settings`; applies migrations first when `migrate` is set.
@@ -52,6 +76,13 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         migrations.up(None).await?;
         tracing::info!("database schema is current");
     }
+    let (mailer, mail): (Arc<dyn Mailer>, _) = match settings.mail {
+        Some(mail) => {
+            let (mailer, worker) = smtp_mailer(smtp_config(mail), Delivery::default())?;
+            (Arc::new(mailer), Some(worker))
+        }
+        None => (Arc::new(LogMailer), None),
+    };
     let secret = settings.secret_key.expose().as_bytes();
     let ports = Ports {
         users: store.users(),
@@ -69,7 +100,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
             secret,
             KeyPurpose::RefreshChild,
         ))),
-        mailer: Arc::new(NoMail),
+        mailer,
         clock: Arc::new(SystemClock),
     };
     let app = Arc::new(Gatehouse::new(ports, settings.policy));
@@ -93,19 +124,29 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         max_body_bytes: server.max_body_bytes,
         request_timeout: server.request_timeout,
     };
-    Ok(Service { app, http, store })
+    Ok(Service {
+        app,
+        http,
+        resources: Resources { store, mail },
+    })
 }
 
-/// Email is off: the contract's answers for a deployment without email (routes 3, 7, 21).
-struct NoMail;
-
-#[async_trait::async_trait]
-impl Mailer for NoMail {
-    fn is_enabled(&self) -> bool {
-        false
-    }
-
-    async fn send(&self, email: OutgoingEmail) {
-        tracing::warn!(subject = %email.subject, "email is not configured; message dropped");
+/// The SMTP adapter's view of the mail settings. `SMTP_USER` alone logs in with an empty
+/// password; `SMTP_PASSWORD` alone is ignored, having no one to log in as.
+fn smtp_config(mail: MailSettings) -> SmtpConfig {
+    SmtpConfig {
+        host: mail.smtp_host,
+        port: mail.smtp_port,
+        security: match mail.security {
+            SmtpSecurity::StartTls => Security::StartTls,
+            SmtpSecurity::ImplicitTls => Security::ImplicitTls,
+            SmtpSecurity::Plain => Security::Plain,
+        },
+        credentials: mail.smtp_user.map(|user| SmtpCredentials {
+            user,
+            password: mail.smtp_password.unwrap_or_else(|| Secret::new("")),
+        }),
+        from_email: mail.from_email,
+        from_name: mail.from_name,
     }
 }

@@ -34,7 +34,7 @@ pub async fn run(settings: Settings, args: &CreateSuperuserArgs) -> ExitCode {
         is_superuser: true,
     };
     let result = service.app.create_user(new).await;
-    service.store.close().await;
+    service.resources.close().await;
     match result {
         Ok(user) => {
             println!("created superuser {} ({})", user.email, user.id);

@@ -1,4 +1,5 @@
-//! `gatehouse serve`: assemble, bind, serve until SIGTERM/SIGINT, drain, close the pool.
+//! `gatehouse serve`: assemble, bind, serve until SIGTERM/SIGINT, drain, let queued mail out,
+//! close the pool.
 
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ pub async fn run(settings: Settings, migrate: bool) -> ExitCode {
     };
     tracing::info!(address = %bind, port = server.port(), "serving");
     let result = server.run_until(shutdown_signal(), grace).await;
-    service.store.close().await;
+    service.resources.close().await;
     match result {
         Ok(()) => {
             tracing::info!("stopped");
