@@ -9,7 +9,7 @@ use super::{ApiTags, App, login::login};
 use crate::{
     client::ClientInfo,
     dto::{LogoutRequest, Message, RefreshRequest, SessionPublic, SessionsPublic, Token},
-    extract::{Auth, Body, IdPath, JsonBody, LoginBody, LogoutScopeQuery, OptionalAuth},
+    extract::{Auth, Body, IdSpec, JsonBody, LoginBody, LogoutScopeQuery, OptionalAuth, Path},
     problem::ApiResult,
     validation::{Collect, body_object, path_uuid, query_enum},
 };
@@ -106,7 +106,7 @@ impl AuthApi {
     async fn revoke_session(
         &self,
         auth: Auth,
-        id: IdPath,
+        id: Path<IdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<Message>> {
         let (id,) = (path_uuid("id", id.get().unwrap_or_default()),).collect()?;

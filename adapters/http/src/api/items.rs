@@ -7,7 +7,7 @@ use poem_openapi::{OpenApi, payload::Json};
 use super::{ApiTags, App};
 use crate::{
     dto::{ItemCreate, ItemPublic, ItemUpdate, ItemsPublic, Message},
-    extract::{Auth, IdPath, JsonBody, LimitQuery, SkipQuery},
+    extract::{Auth, IdSpec, JsonBody, LimitQuery, Path, SkipQuery},
     problem::ApiResult,
     validation::{Collect, body_object, page, path_uuid},
 };
@@ -15,7 +15,7 @@ use crate::{
 /// Routes 16–20.
 pub struct ItemsApi;
 
-fn item_id(raw: &IdPath) -> Result<ItemId, Vec<serde_json::Value>> {
+fn item_id(raw: &Path<IdSpec>) -> Result<ItemId, Vec<serde_json::Value>> {
     path_uuid("id", raw.get().unwrap_or_default()).map(ItemId::from_uuid)
 }
 
@@ -40,7 +40,7 @@ impl ItemsApi {
     ///
     /// One item the caller owns (any item for a superuser).
     #[oai(path = "/items/:id", method = "get", operation_id = "items-read_item")]
-    async fn read_item(&self, auth: Auth, id: IdPath, app: App<'_>) -> ApiResult<Json<ItemPublic>> {
+    async fn read_item(&self, auth: Auth, id: Path<IdSpec>, app: App<'_>) -> ApiResult<Json<ItemPublic>> {
         let (id,) = (item_id(&id),).collect()?;
         Ok(Json(ItemPublic::from(&app.read_item(&auth.0, id).await?)))
     }
@@ -81,7 +81,7 @@ impl ItemsApi {
         &self,
         body: JsonBody<ItemUpdate>,
         auth: Auth,
-        id: IdPath,
+        id: Path<IdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<ItemPublic>> {
         let (id, changes) = (
@@ -109,7 +109,7 @@ impl ItemsApi {
         method = "delete",
         operation_id = "items-delete_item"
     )]
-    async fn delete_item(&self, auth: Auth, id: IdPath, app: App<'_>) -> ApiResult<Json<Message>> {
+    async fn delete_item(&self, auth: Auth, id: Path<IdSpec>, app: App<'_>) -> ApiResult<Json<Message>> {
         let (id,) = (item_id(&id),).collect()?;
         app.delete_item(&auth.0, id).await?;
         Ok(Json(Message::new("Item deleted successfully")))

@@ -10,7 +10,7 @@ use super::{ApiTags, App};
 use crate::{
     client::ClientInfo,
     dto::{Message, NewPassword, Token, UserPublic},
-    extract::{Auth, EmailPath, JsonBody, LoginBody},
+    extract::{Auth, EmailSpec, JsonBody, LoginBody, Path},
     problem::ApiResult,
     validation::{Collect, body_object},
 };
@@ -67,7 +67,7 @@ impl LoginApi {
     )]
     async fn recover_password(
         &self,
-        email: EmailPath,
+        email: Path<EmailSpec>,
         app: App<'_>,
         client: ClientInfo,
     ) -> ApiResult<Json<Message>> {
@@ -114,7 +114,7 @@ impl LoginApi {
     async fn recover_password_html_content(
         &self,
         auth: Auth,
-        email: EmailPath,
+        email: Path<EmailSpec>,
         app: App<'_>,
     ) -> ApiResult<HtmlPreview> {
         auth.0.require_superuser()?;

@@ -12,7 +12,7 @@ use crate::{
         UsersPublic,
     },
     errors,
-    extract::{Auth, JsonBody, LimitQuery, SkipQuery, UserIdPath},
+    extract::{Auth, JsonBody, LimitQuery, Path, SkipQuery, UserIdSpec},
     problem::ApiResult,
     validation::{Collect, body_object, page, path_uuid},
 };
@@ -187,7 +187,7 @@ impl UsersApi {
     async fn read_user_by_id(
         &self,
         auth: Auth,
-        user_id: UserIdPath,
+        user_id: Path<UserIdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<UserPublic>> {
         let (id,) = (path_uuid("user_id", user_id.get().unwrap_or_default()),).collect()?;
@@ -207,7 +207,7 @@ impl UsersApi {
         &self,
         body: JsonBody<UserUpdate>,
         auth: Auth,
-        user_id: UserIdPath,
+        user_id: Path<UserIdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<UserPublic>> {
         auth.0.require_superuser()?;
@@ -247,7 +247,7 @@ impl UsersApi {
     async fn delete_user(
         &self,
         auth: Auth,
-        user_id: UserIdPath,
+        user_id: Path<UserIdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<Message>> {
         auth.0.require_superuser()?;

@@ -10,4 +10,6 @@ mod params;
 pub use auth::{Auth, OptionalAuth};
 pub use body::{Body, JsonBody};
 pub use form::LoginBody;
-pub use params::{EmailPath, EmailTo, IdPath, LimitQuery, LogoutScopeQuery, SkipQuery, UserIdPath};
+pub use params::{
+    EmailSpec, EmailTo, IdSpec, LimitQuery, LogoutScopeQuery, Path, SkipQuery, UserIdSpec,
+};

@@ -70,7 +70,25 @@ impl<'a, S: ParamSpec> ApiExtractor<'a> for Raw<S> {
     }
 }
 
+/// A raw path parameter, spelled `Path<…Spec>` in handler signatures on purpose:
+/// poem-openapi's derive recognises a path parameter only by a type segment literally named
+/// `Path`, and only then reads it under the router's positional name (`param0`); under any
+/// other name the value is never found and every path parameter arrives empty.
+pub type Path<S> = Raw<S>;
+
 macro_rules! spec {
+    ($(#[$doc:meta])* $spec:ident, $in:ident, $required:expr, $schema:expr) => {
+        $(#[$doc])*
+        pub struct $spec;
+
+        impl ParamSpec for $spec {
+            const IN: MetaParamIn = MetaParamIn::$in;
+            const REQUIRED: bool = $required;
+            fn schema() -> MetaSchema {
+                $schema
+            }
+        }
+    };
     ($(#[$doc:meta])* $name:ident, $spec:ident, $in:ident, $required:expr, $schema:expr) => {
         #[doc(hidden)]
         pub struct $spec;
@@ -103,15 +121,15 @@ fn int_schema(default: u64, maximum: Option<f64>) -> MetaSchema {
 
 spec!(
     /// `user_id` in the path (routes 13–15).
-    UserIdPath, UserIdSpec, Path, true, uuid_schema()
+    UserIdSpec, Path, true, uuid_schema()
 );
 spec!(
     /// `id` in the path (items, sessions).
-    IdPath, IdSpec, Path, true, uuid_schema()
+    IdSpec, Path, true, uuid_schema()
 );
 spec!(
     /// `email` in the path (recovery routes): any string.
-    EmailPath, EmailPathSpec, Path, true, MetaSchema::new("string")
+    EmailSpec, Path, true, MetaSchema::new("string")
 );
 spec!(
     /// `email_to` in the query (route 21).
