@@ -21,3 +21,4 @@ macro_rules! on_every_backend {
 }
 
 mod smoke;
+mod throttling;
