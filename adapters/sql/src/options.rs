@@ -148,7 +148,12 @@ pub(crate) async fn open(
         .sqlx_logging(false)
         .record_stmt_in_spans(false);
     match target.engine {
-        Engine::Postgres => {}
+        Engine::Postgres => {
+            // sqlx sends `extra_float_digits` as a startup parameter, which PgBouncer refuses
+            // ("unsupported startup parameter", 08P01) unless told to ignore it; Gatehouse
+            // reads no floats, and PostgreSQL ≥ 12 prints them exactly anyway (DB-04).
+            opt.map_sqlx_postgres_opts(|o| o.extra_float_digits(None));
+        }
         Engine::Sqlite { in_memory } => {
             if in_memory {
                 // Every connection to `:memory:` is a separate, empty database: keep exactly
