@@ -20,7 +20,8 @@ fn ok() -> Json<HealthStatus> {
     })
 }
 
-/// A JWK for an Ed25519 verification key (RFC 8037); public parts only (TOK-08).
+/// A JWK for an Ed25519 verification key (RFC 8037); public parts only (TOK-08). The JWKS
+/// document is this adapter's alone: the tokens adapter hands over raw keys and ids.
 fn jwk(key: &PublicKey) -> Value {
     use base64::Engine as _;
     json!({
@@ -70,6 +71,12 @@ impl HealthApi {
     /// JWKS
     ///
     /// The public keys that verify access tokens, when an asymmetric format is configured.
+    // Served for PASETO v4.public as for JWT EdDSA: both sign with Ed25519, the asymmetric
+    // case CONTRACT.md §10 publishes, and a verifier of v4.public tokens needs the key as
+    // much as a JOSE one. The `kid` is then the PASERK id the token footer names. It cannot
+    // be abused across protocols: PASETO signs PAE-encoded bytes, which never read as a JWS
+    // signing input, and no JWS is ever signed with that key. Symmetric formats publish
+    // nothing, so the answer is the contract's 404.
     #[oai(
         path = "/.well-known/jwks.json",
         method = "get",
