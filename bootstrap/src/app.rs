@@ -1,22 +1,54 @@
 //! The HTTP server around the application service: bind, serve, drain on shutdown. The
 //! binary and the black-box tests start Gatehouse through this same type (tests bind
 //! port 0).
+//!
+//! Connections are served by hyper's HTTP/1.1 server directly, with the poem endpoint as
+//! the service, rather than by `poem::Server`: that one builds hyper without a timer, so
+//! hyper's header read timeout never runs (a client trickling header bytes holds its
+//! connection forever), and it exposes none of the parser's limits. What one connection
+//! may cost is set here (SECURITY.md §5 B2–B4); the body's share is the HTTP adapter's.
+//! HTTP/2 is left to the TLS-terminating proxy in front, as for the template's uvicorn.
 
-use std::{future::Future, io, sync::Arc, time::Duration};
+use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use gatehouse_application::Gatehouse;
 use gatehouse_http::HttpConfig;
-use poem::{
-    Server,
-    endpoint::BoxEndpoint,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+use hyper::{
+    body::{Body, Bytes},
+    server::conn::http1,
 };
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
+use poem::{
+    Addr, Endpoint, Request,
+    endpoint::BoxEndpoint,
+    http::uri::Scheme,
+    web::{LocalAddr, RemoteAddr},
+};
+use tokio::net::TcpListener;
+
+/// Most header fields in one request; more answer 431 (hyper's default, stated here).
+const MAX_HEADERS: usize = 100;
+/// Largest request head (request line and header fields); larger answers 431. Roomy enough
+/// for a URL at the adapter's 414 limit plus ordinary headers, so long URLs get the more
+/// precise 414.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// hyper's read buffer; a head still incomplete at this size answers 431. hyper's default,
+/// about 400 KiB, would let every connection park that much before being refused.
+const MAX_READ_BUFFER: usize = 2 * MAX_HEAD_BYTES;
+/// Pause after a failed accept (e.g. out of file descriptors), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A bound, not yet serving, Gatehouse.
 pub struct Application {
-    acceptor: TcpAcceptor,
-    endpoint: BoxEndpoint<'static>,
-    port: u16,
+    listener: TcpListener,
+    endpoint: Arc<BoxEndpoint<'static>>,
+    local: SocketAddr,
+    /// How long a client may take to send a request head; also how long an idle kept-alive
+    /// connection stays open, since hyper starts the clock when it waits for the next head.
+    header_read_timeout: Duration,
 }
 
 impl Application {
@@ -25,38 +57,102 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(address: &str, app: Arc<Gatehouse>, http: HttpConfig) -> io::Result<Self> {
-        let acceptor = TcpListener::bind(address.to_owned())
-            .into_acceptor()
-            .await?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(std::net::SocketAddr::port))
-            .ok_or_else(|| io::Error::other("bound listener has no TCP address"))?;
+        let listener = TcpListener::bind(address).await?;
+        let local = listener.local_addr()?;
         Ok(Self {
-            acceptor,
-            endpoint: gatehouse_http::endpoint(app, http),
-            port,
+            listener,
+            header_read_timeout: http.read_timeout,
+            endpoint: Arc::new(gatehouse_http::endpoint(app, http)),
+            local,
         })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
-        self.port
+        self.local.port()
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
     /// finish for up to `grace`.
     ///
     /// # Errors
-    /// When the server fails.
+    /// None today; kept so callers handle a server failure if one becomes possible.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
         grace: Duration,
     ) -> io::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, shutdown, Some(grace))
-            .await
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_headers(MAX_HEADERS)
+            .max_header_size(MAX_HEAD_BYTES)
+            .max_buf_size(MAX_READ_BUFFER);
+        let connections = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                },
+            };
+            let service = Service {
+                endpoint: self.endpoint.clone(),
+                local: self.local,
+                peer,
+            };
+            let connection = connections.watch(http.serve_connection(
+                TokioIo::new(stream),
+                hyper::service::service_fn(move |request| service.clone().call(request)),
+            ));
+            tokio::spawn(async move {
+                // Client resets, parser refusals and timeouts end here; hyper has answered
+                // what deserved an answer (400, 408, 414, 431).
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        tokio::select! {
+            () = connections.shutdown() => {}
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!("shutdown grace elapsed with requests still in flight");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One connection's view of the endpoint.
+#[derive(Clone)]
+struct Service {
+    endpoint: Arc<BoxEndpoint<'static>>,
+    local: SocketAddr,
+    peer: SocketAddr,
+}
+
+impl Service {
+    async fn call(
+        self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<
+        hyper::Response<impl Body<Data = Bytes, Error = io::Error> + Send + 'static>,
+        Infallible,
+    > {
+        let request = Request::from((
+            request,
+            LocalAddr(Addr::SocketAddr(self.local)),
+            RemoteAddr(Addr::SocketAddr(self.peer)),
+            Scheme::HTTP,
+        ));
+        let response: hyper::Response<_> = self.endpoint.get_response(request).await.into();
+        Ok(response)
     }
 }

@@ -123,6 +123,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         trusted_proxies: server.trusted_proxies,
         max_body_bytes: server.max_body_bytes,
         request_timeout: server.request_timeout,
+        read_timeout: server.read_timeout,
     };
     Ok(Service {
         app,

@@ -21,6 +21,10 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take end to end before 503.
     pub request_timeout: Duration,
+    /// How long a client may take to send a request's head (then the connection closes),
+    /// and then its body (then 408): slow or stalled clients cannot hold a connection
+    /// (SECURITY.md §5 B2). Shorter than `request_timeout`, or that answers first.
+    pub read_timeout: Duration,
 }
 
 impl HttpConfig {
@@ -41,6 +45,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -33,7 +33,10 @@ pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static>
     built
         .endpoint
         .with(routing::Routing::new(routes))
-        .with(middleware::BodyLimit::new(config.max_body_bytes))
+        .with(middleware::BodyLimit::new(
+            config.max_body_bytes,
+            config.read_timeout,
+        ))
         .with(middleware::Cors::new(config.cors_origins.clone()))
         .with(middleware::Envelope::new(config.request_timeout))
         .with(CatchPanic::new().with_handler(|_| {

@@ -47,6 +47,7 @@ pub(super) struct RawSettings {
     pub docs_enabled: Option<String>,
     pub max_body_bytes: Option<String>,
     pub request_timeout_seconds: Option<String>,
+    pub read_timeout_seconds: Option<String>,
     pub shutdown_grace_seconds: Option<String>,
     pub trusted_proxies: Option<String>,
 

@@ -30,6 +30,8 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered with an error.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's head, and then its body.
+    pub read_timeout: Duration,
     /// How long in-flight requests may finish after SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
     /// Proxies whose `X-Forwarded-For` is believed; empty means the socket peer is the client.
@@ -73,6 +75,12 @@ pub(super) fn settings(
             "REQUEST_TIMEOUT_SECONDS",
             raw.request_timeout_seconds.as_deref(),
             10,
+            1,
+        ),
+        read_timeout: report.seconds(
+            "READ_TIMEOUT_SECONDS",
+            raw.read_timeout_seconds.as_deref(),
+            5,
             1,
         ),
         shutdown_grace: report.seconds(
@@ -183,6 +191,7 @@ mod tests {
         assert!(server.docs_enabled);
         assert_eq!(server.max_body_bytes, 65_536);
         assert_eq!(server.request_timeout, Duration::from_secs(10));
+        assert_eq!(server.read_timeout, Duration::from_secs(5));
         assert_eq!(server.shutdown_grace, Duration::from_secs(30));
         assert!(server.trusted_proxies.is_empty());
         assert_eq!(

@@ -163,9 +163,10 @@ impl Settings {
             (
                 "limits",
                 format!(
-                    "body {} bytes, request timeout {}, shutdown grace {}, docs {}",
+                    "body {} bytes, request timeout {}, read timeout {}, shutdown grace {}, docs {}",
                     server.max_body_bytes,
                     seconds(server.request_timeout),
+                    seconds(server.read_timeout),
                     seconds(server.shutdown_grace),
                     if server.docs_enabled { "on" } else { "off" }
                 ),
@@ -408,6 +409,7 @@ mod tests {
             &[("DOCS_ENABLED", "maybe")],
             &[("MAX_BODY_BYTES", "0")],
             &[("REQUEST_TIMEOUT_SECONDS", "0")],
+            &[("READ_TIMEOUT_SECONDS", "0")],
             &[("SHUTDOWN_GRACE_SECONDS", "-1")],
             &[("TRUSTED_PROXIES", "proxy.internal")],
             &[("FRONTEND_HOST", "localhost:5173")],

@@ -20,5 +20,6 @@ macro_rules! on_every_backend {
     };
 }
 
+mod limits;
 mod smoke;
 mod throttling;

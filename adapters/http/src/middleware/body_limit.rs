@@ -1,6 +1,11 @@
 //! Request bodies over the limit answer `413 {"detail":"Content Too Large"}` without being
 //! buffered (SECURITY.md IN-01): a declared length is refused at once, a chunked body is
 //! read only up to the limit. poem's `SizeLimit` needs `Content-Length`, so it won't do.
+//! A body must also arrive within the read timeout, or `408 {"detail":"Request Timeout"}`
+//! (SECURITY.md §5 B2): hyper has no body timeout, and the unread rest makes it close the
+//! connection after answering.
+
+use std::time::Duration;
 
 use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response,
@@ -13,12 +18,13 @@ use crate::problem::ApiError;
 /// See the module documentation.
 pub struct BodyLimit {
     max: usize,
+    read_timeout: Duration,
 }
 
 impl BodyLimit {
-    /// Refuses bodies longer than `max` bytes.
-    pub fn new(max: usize) -> Self {
-        Self { max }
+    /// Refuses bodies longer than `max` bytes or slower than `read_timeout` to arrive.
+    pub fn new(max: usize, read_timeout: Duration) -> Self {
+        Self { max, read_timeout }
     }
 }
 
@@ -29,6 +35,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
         BodyLimitEndpoint {
             inner: ep,
             max: self.max,
+            read_timeout: self.read_timeout,
         }
     }
 }
@@ -37,6 +44,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     max: usize,
+    read_timeout: Duration,
 }
 
 fn too_large() -> Response {
@@ -52,25 +60,20 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        match declared {
-            Some(length) if length > self.max as u64 => return Ok(too_large()),
-            Some(_) => {}
-            None => {
-                // Read at most one byte past the limit; a longer body is never stored.
-                let limit = self.max as u64 + 1;
-                let mut buffer = Vec::new();
-                request
-                    .take_body()
-                    .into_async_read()
-                    .take(limit)
-                    .read_to_end(&mut buffer)
-                    .await
-                    .map_err(|_| ApiError::reason(StatusCode::BAD_REQUEST))?;
-                if buffer.len() > self.max {
-                    return Ok(too_large());
-                }
-                request.set_body(Body::from(buffer));
-            }
+        if declared.is_some_and(|length| length > self.max as u64) {
+            return Ok(too_large());
+        }
+        // Read at most one byte past the limit, so a longer chunked body is never stored;
+        // within the limit the body is read here rather than by the handler, so its read
+        // timeout is not the whole request's.
+        let limit = self.max as u64 + 1;
+        let mut buffer = Vec::new();
+        let mut reader = request.take_body().into_async_read().take(limit);
+        match tokio::time::timeout(self.read_timeout, reader.read_to_end(&mut buffer)).await {
+            Err(_) => return Ok(ApiError::reason(StatusCode::REQUEST_TIMEOUT).into_response()),
+            Ok(Err(_)) => return Ok(ApiError::reason(StatusCode::BAD_REQUEST).into_response()),
+            Ok(Ok(_)) if buffer.len() > self.max => return Ok(too_large()),
+            Ok(Ok(_)) => request.set_body(Body::from(buffer)),
         }
         self.inner
             .call(request)

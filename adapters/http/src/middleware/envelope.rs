@@ -1,6 +1,7 @@
 //! Every response leaves through here: framework errors become `{"detail": reason}`,
 //! each request gets a request id and one tracing span with one completion log line,
-//! and the security headers of CONTRACT.md §9i / SECURITY.md HDR-01 are set.
+//! and the security headers of CONTRACT.md §9i / SECURITY.md HDR-01 are set. URLs longer
+//! than [`MAX_URI_BYTES`] are refused first with 414 (SECURITY.md §5 B4).
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,10 @@ use poem::{
 use tracing::{Instrument, field};
 
 use crate::problem::ApiError;
+
+/// Longest path and query accepted, as nginx's default; the server's head limit leaves room
+/// above it, so a long URL gets this 414 rather than the parser's 431.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// Header carrying the request id both ways.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -118,7 +123,14 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
             method = %request.method(),
             route = field::Empty,
         );
+        let too_long = request
+            .uri()
+            .path_and_query()
+            .is_some_and(|target| target.as_str().len() > MAX_URI_BYTES);
         let inner = async {
+            if too_long {
+                return ApiError::reason(StatusCode::URI_TOO_LONG).into_response();
+            }
             match tokio::time::timeout(self.request_timeout, self.inner.call(request)).await {
                 Ok(Ok(output)) => output.into_response(),
                 Ok(Err(err)) => error_response(err),
