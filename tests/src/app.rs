@@ -42,6 +42,9 @@ pub struct Options {
     pub http: HttpConfig,
     /// Whether the recording mailer reports email as configured.
     pub mail_enabled: bool,
+    /// The mailer the application sends through instead of the recording one (e.g. SMTP to
+    /// a test sink); `TestApp::mailer` then records nothing.
+    pub mailer: Option<Arc<dyn Mailer>>,
     /// The access-token format; `None` is JWT HS256 with a random secret.
     pub token_format: Option<TokenFormat>,
     pub access_ttl: time::Duration,
@@ -56,6 +59,7 @@ impl Default for Options {
                 ..HttpConfig::default()
             },
             mail_enabled: false,
+            mailer: None,
             token_format: None,
             access_ttl: time::Duration::minutes(15),
         }
@@ -157,6 +161,7 @@ impl TestApp {
             access_ttl: options.access_ttl,
             clock,
             mailer,
+            outgoing: options.mailer,
             policy: options.policy,
             http: options.http,
         };
@@ -214,6 +219,7 @@ impl TestApp {
             } else {
                 RecordingMailer::disabled()
             }),
+            outgoing: None,
             policy: self.app.policy().clone(),
             http: self.http.clone(),
         };
@@ -348,6 +354,8 @@ struct Instance {
     access_ttl: time::Duration,
     clock: Arc<ManualClock>,
     mailer: Arc<RecordingMailer>,
+    /// Replaces `mailer` in the ports when set.
+    outgoing: Option<Arc<dyn Mailer>>,
     policy: Policy,
     http: HttpConfig,
 }
@@ -379,7 +387,9 @@ impl Instance {
                 ))),
                 counter: work.clone(),
             }),
-            mailer: self.mailer.clone() as Arc<dyn Mailer>,
+            mailer: self
+                .outgoing
+                .unwrap_or_else(|| self.mailer.clone() as Arc<dyn Mailer>),
             clock: self.clock.clone() as Arc<dyn Clock>,
         };
         let app = Arc::new(Gatehouse::new(ports, self.policy));

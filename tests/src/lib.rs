@@ -3,5 +3,6 @@
 pub mod app;
 pub mod db;
 pub mod process;
+pub mod smtp;
 pub mod stores;
 pub mod work;

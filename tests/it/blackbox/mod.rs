@@ -21,5 +21,6 @@ macro_rules! on_every_backend {
 }
 
 mod limits;
+mod recovery;
 mod smoke;
 mod throttling;
