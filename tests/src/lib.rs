@@ -2,7 +2,9 @@
 
 pub mod app;
 pub mod db;
+pub mod emails;
 pub mod process;
+pub mod proxy;
 pub mod smtp;
 pub mod stores;
 pub mod work;

@@ -7,6 +7,7 @@ use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{
     Email, EmailKey, EndReason, Item, Page, Session, SessionEnd, SessionId, User, UserId,
 };
+use gatehouse_tests::emails::case_variant;
 use time::Duration;
 use uuid::Uuid;
 
@@ -74,22 +75,6 @@ pub async fn insert_refuses_a_case_variant_of_a_taken_email(s: Stores) {
         "{refused:?}"
     );
     assert_eq!(s.users.get(variant.id).await.unwrap(), None);
-}
-
-/// Builds the `n`th case variant of `local@example.com` (bit i of `n` upper-cases letter i).
-fn case_variant(local: &str, n: usize) -> String {
-    let local: String = local
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if n >> i & 1 == 1 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect();
-    format!("{local}@example.com")
 }
 
 pub async fn concurrent_inserts_of_case_variants_admit_exactly_one(s: Stores) {

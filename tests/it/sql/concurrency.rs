@@ -8,25 +8,12 @@ use gatehouse_domain::ports::{Rotation, RotationOutcome, UserWriteError};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule};
 use gatehouse_domain::{Infra, Page, SessionEnd, User};
 use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::emails::case_variant;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use time::Duration;
 use tokio::task::JoinSet;
 
 use super::{T0, count_rows, session, token, user};
-
-/// `word` with the letters whose bit is set in `mask` upper-cased.
-fn case_variant(word: &str, mask: u32) -> String {
-    word.chars()
-        .enumerate()
-        .map(|(i, c)| {
-            if mask & (1 << i) != 0 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_fifty_concurrent_signups_differing_in_case_exactly_one_wins() {
@@ -36,10 +23,7 @@ async fn of_fifty_concurrent_signups_differing_in_case_exactly_one_wins() {
         let mut signups = JoinSet::new();
         for mask in 1..=50 {
             let users = users.clone();
-            let candidate = user(&format!(
-                "{}@example.com",
-                case_variant("racecondition", mask)
-            ));
+            let candidate = user(&case_variant("racecondition", mask));
             signups.spawn(async move { users.insert(&candidate).await });
         }
         let (mut won, mut taken) = (0, 0);
