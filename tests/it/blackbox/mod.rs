@@ -20,6 +20,7 @@ macro_rules! on_every_backend {
     };
 }
 
+mod headers;
 mod limits;
 mod recovery;
 mod smoke;
