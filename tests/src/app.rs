@@ -299,6 +299,24 @@ impl TestApp {
             .await
     }
 
+    /// `POST /auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post("/api/v1/auth/refresh")
+            .json(&json!({ "refresh_token": refresh_token }))
+            .send()
+            .await
+            .expect("refresh request")
+    }
+
+    /// `GET /users/me` with `access_token` as the bearer token.
+    pub async fn me(&self, access_token: &str) -> Response {
+        self.get("/api/v1/users/me")
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("users/me request")
+    }
+
     /// Signs up through route 12.
     pub async fn signup(&self, email: &str, password: &str) -> Response {
         self.post("/api/v1/users/signup")
@@ -432,5 +450,21 @@ pub async fn status_json(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Sends `request` and reads the answer as (status, JSON body; `null` when not JSON).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    status_json(request.send().await.expect("request sent")).await
+}
+
+/// The keys of a JSON object in the order the server wrote them: serde_json is built with
+/// `preserve_order` here, so a parsed object keeps the order of its text (CONTRACT.md §5.1).
+pub fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
 }
 

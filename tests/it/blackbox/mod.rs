@@ -20,8 +20,17 @@ macro_rules! on_every_backend {
     };
 }
 
+mod answers;
+mod forge;
 mod headers;
 mod limits;
+mod logout;
 mod recovery;
+mod replicas;
+mod session_ends;
+mod session_list;
+mod sessions;
 mod smoke;
 mod throttling;
+mod token_formats;
+mod tokens;
