@@ -237,7 +237,12 @@ fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors>
     let server = server::settings(&mut report, raw, &frontend_host);
     let log = logging::settings(&mut report, raw, development);
     let tokens = tokens::settings(&mut report, raw, environment, secret_key.as_ref());
-    let policy = policy::policy(&mut report, raw);
+    // Mail links and subjects use the same values as CORS and OpenAPI (CONTRACT.md §4.3, RT-14).
+    let policy = Policy {
+        frontend_host: frontend_host.clone(),
+        project_name: project_name.clone(),
+        ..policy::policy(&mut report, raw)
+    };
     let hashing = policy::hashing(&mut report, raw);
     let mail = mail::settings(&mut report, raw, &project_name);
     if raw.sentry_dsn.is_some() {
@@ -305,6 +310,17 @@ mod tests {
         assert_eq!(settings.environment, Environment::Production);
         assert!(settings.first_superuser.is_none() && settings.mail.is_none());
         assert_eq!(settings.log.format, crate::telemetry::LogFormat::Json);
+    }
+
+    #[test]
+    fn frontend_host_and_project_name_reach_the_mails() {
+        let (settings, _) = load(&production(&[
+            ("FRONTEND_HOST", "https://app.example.com/"),
+            ("PROJECT_NAME", "Acme Portal"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.policy.frontend_host, "https://app.example.com");
+        assert_eq!(settings.policy.project_name, "Acme Portal");
     }
 
     #[test]
