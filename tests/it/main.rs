@@ -3,4 +3,5 @@ mod blackbox;
 mod config;
 mod contract;
 mod lifecycle;
+mod served_mail;
 mod sql;

@@ -1,0 +1,107 @@
+//! Email through the real `gatehouse serve` process: the SMTP settings, `FRONTEND_HOST` and
+//! `PROJECT_NAME` travel from the environment through the composition root into the mail that
+//! arrives at an SMTP sink (CONTRACT.md §4.3, §11; SECURITY.md RT-14), and without `SMTP_HOST`
+//! email counts as off.
+
+use gatehouse_tests::{process::ServedBinary, smtp::SmtpSink};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse-for-tests");
+
+async fn ask(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() {
+    let sink = SmtpSink::start().await;
+    let smtp_port = sink.port().to_string();
+    let server = ServedBinary::start(
+        BINARY,
+        &[
+            ("FRONTEND_HOST", "https://app.example.com/"),
+            ("PROJECT_NAME", "Acme Portal"),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &smtp_port),
+            ("SMTP_TLS", "false"),
+            ("EMAILS_FROM_EMAIL", "noreply@example.com"),
+            ("EMAILS_FROM_NAME", "Acme Mailer"),
+        ],
+    );
+    server.wait_ready().await;
+    let (base, client) = (server.base(), Client::new());
+    let (status, _) = ask(client
+        .post(format!("{base}/api/v1/users/signup"))
+        .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = ask(client
+        .post(format!("{base}/api/v1/password-recovery/dave@example.com"))
+        .header("x-forwarded-host", "evil.example"))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mail = sink.next_mail().await;
+    assert_eq!(mail.recipients, ["dave@example.com"]);
+    assert_eq!(mail.envelope_from, "noreply@example.com");
+    assert_eq!(mail.from, "Acme Mailer <noreply@example.com>");
+    assert_eq!(
+        mail.subject,
+        "Acme Portal - Password recovery for user dave@example.com"
+    );
+    let token = mail.reset_token("https://app.example.com");
+
+    assert_eq!(
+        ask(client
+            .post(format!("{base}/api/v1/reset-password/"))
+            .json(&json!({"token": token, "new_password": "dave-password-2"})))
+        .await,
+        (
+            StatusCode::OK,
+            json!({"message": "Password updated successfully"})
+        )
+    );
+    let log = server.log();
+    assert!(log.contains("email_sent"), "{log}");
+    assert!(!log.contains(&token), "the reset token reached the log");
+}
+
+#[tokio::test]
+async fn without_smtp_host_email_is_off_and_recovery_still_answers() {
+    let server = ServedBinary::start(BINARY, &[("EMAILS_FROM_EMAIL", "noreply@example.com")]);
+    server.wait_ready().await;
+    let (base, client) = (server.base(), Client::new());
+    // Development seeds the template's superuser when FIRST_SUPERUSER is unset.
+    let (status, tokens) = ask(client
+        .post(format!("{base}/api/v1/login/access-token"))
+        .form(&[
+            ("username", "admin@example.com"),
+            ("password", "changethis"),
+        ]))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let admin = tokens["access_token"].as_str().expect("an access token");
+
+    assert_eq!(
+        ask(client
+            .post(format!(
+                "{base}/api/v1/utils/test-email/?email_to=ops@example.com"
+            ))
+            .bearer_auth(admin))
+        .await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "Email is not configured"})
+        )
+    );
+    assert_eq!(
+        ask(client.post(format!("{base}/api/v1/password-recovery/admin@example.com"))).await,
+        (
+            StatusCode::OK,
+            json!({"message": "If that email is registered, we sent a password recovery link"})
+        )
+    );
+}
