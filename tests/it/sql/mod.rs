@@ -8,6 +8,7 @@ mod atomicity;
 mod concurrency;
 mod connection;
 mod migrations;
+mod roles;
 mod storage;
 
 use gatehouse_domain::session::TokenHash;
