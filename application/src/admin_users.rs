@@ -91,7 +91,7 @@ impl Gatehouse {
                 new.is_active,
             )
             .await?;
-        info!(event = "user_created", user_id = %user.id, superuser = user.is_superuser);
+        info!(event = "user_created", user_id = %user.id, superuser = user.is_superuser, active = user.is_active, outcome = "created");
         self.announce_account(&user.email).await;
         Ok(user)
     }
@@ -161,7 +161,8 @@ impl Gatehouse {
             by = %admin.user.id,
             active = user.is_active,
             superuser = user.is_superuser,
-            password_set = changes.password.is_some()
+            password_set = changes.password.is_some(),
+            outcome = "updated"
         );
         Ok(user)
     }
@@ -180,7 +181,7 @@ impl Gatehouse {
         if !self.ports.users.delete(id).await? {
             return Err(AdminUserError::NotFound);
         }
-        info!(event = "user_deleted", user_id = %id, by = %admin.user.id);
+        info!(event = "user_deleted", user_id = %id, by = %admin.user.id, outcome = "deleted");
         Ok(())
     }
 }

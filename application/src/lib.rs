@@ -5,6 +5,7 @@
 //! rules); it never touches HTTP, SQL or a token's wire format.
 
 mod admin_users;
+mod audit;
 mod auth;
 mod client;
 mod emails;
@@ -58,13 +59,18 @@ pub struct Ports {
 pub struct Gatehouse {
     ports: Ports,
     policy: Policy,
+    fingerprints: audit::Fingerprints,
 }
 
 impl Gatehouse {
     /// Assembles the service; the composition root (the `gatehouse` binary, or a test)
     /// chooses the adapters.
     pub fn new(ports: Ports, policy: Policy) -> Self {
-        Self { ports, policy }
+        Self {
+            ports,
+            policy,
+            fingerprints: audit::Fingerprints::new(),
+        }
     }
 
     /// The policy in force (the HTTP layer reports token lifetimes from it).

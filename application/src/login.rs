@@ -70,6 +70,7 @@ impl Gatehouse {
                 info!(
                     event = "login_failed",
                     user_id = user.as_ref().map(|u| u.id.to_string()),
+                    account = self.fingerprints.account(&key),
                     ip = client.ip.as_deref(),
                     user_agent = client.user_agent.as_deref(),
                     outcome = "incorrect_credentials"
@@ -78,7 +79,13 @@ impl Gatehouse {
             }
         };
         if !user.is_active {
-            info!(event = "login_failed", user_id = %user.id, ip = client.ip.as_deref(), outcome = "inactive");
+            info!(
+                event = "login_failed",
+                user_id = %user.id,
+                ip = client.ip.as_deref(),
+                user_agent = client.user_agent.as_deref(),
+                outcome = "inactive"
+            );
             return Err(LoginError::Inactive);
         }
         self.ports.limiter.clear(&account).await?;

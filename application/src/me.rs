@@ -92,6 +92,7 @@ impl Gatehouse {
             .verify(current, Some(&me.user.hashed_password))
             .await?;
         if !verdict.matches {
+            info!(event = "password_change_failed", user_id = %me.user.id, outcome = "incorrect_password");
             return Err(ChangePasswordError::IncorrectPassword);
         }
         if current.expose() == new.expose() {
@@ -107,7 +108,7 @@ impl Gatehouse {
             )
             .await
             .map_err(infra_of)?;
-        info!(event = "password_changed", user_id = %user.id);
+        info!(event = "password_changed", user_id = %user.id, outcome = "other_sessions_ended");
         Ok(())
     }
 
@@ -120,7 +121,7 @@ impl Gatehouse {
             return Err(DeleteMeError::Superuser);
         }
         self.ports.users.delete(me.user.id).await?;
-        info!(event = "user_deleted", user_id = %me.user.id, by = "self");
+        info!(event = "user_deleted", user_id = %me.user.id, by = "self", outcome = "deleted");
         Ok(())
     }
 }

@@ -85,13 +85,14 @@ impl Gatehouse {
         else {
             info!(
                 event = "password_recovery_requested",
+                account = self.fingerprints.account(&key),
                 outcome = "no_active_account",
                 ip = client.ip.as_deref()
             );
             return Ok(());
         };
         if !self.ports.mailer.is_enabled() {
-            warn!(event = "password_recovery_requested", user_id = %user.id, outcome = "email_not_configured");
+            warn!(event = "password_recovery_requested", user_id = %user.id, outcome = "email_not_configured", ip = client.ip.as_deref());
             return Ok(());
         }
         let token = self.ports.opaque_tokens.generate();
@@ -143,12 +144,30 @@ impl Gatehouse {
                     let account = ThrottleKey::new("login:account", user.email.key().as_str());
                     self.ports.limiter.clear(&account).await?;
                 }
-                info!(event = "password_reset", user_id = %user_id, ip = client.ip.as_deref());
+                info!(
+                    event = "password_reset",
+                    user_id = %user_id,
+                    ip = client.ip.as_deref(),
+                    user_agent = client.user_agent.as_deref(),
+                    outcome = "all_sessions_ended"
+                );
                 Ok(())
             }
-            Redemption::Inactive => Err(ResetError::Inactive),
+            Redemption::Inactive => {
+                info!(
+                    event = "password_reset_failed",
+                    ip = client.ip.as_deref(),
+                    outcome = "inactive_user"
+                );
+                Err(ResetError::Inactive)
+            }
             Redemption::Invalid => {
-                info!(event = "password_reset_failed", ip = client.ip.as_deref());
+                info!(
+                    event = "password_reset_failed",
+                    ip = client.ip.as_deref(),
+                    user_agent = client.user_agent.as_deref(),
+                    outcome = "invalid_token"
+                );
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 Err(ResetError::InvalidToken)
             }

@@ -86,7 +86,14 @@ impl Gatehouse {
         let session = match outcome {
             RotationOutcome::Rotated(session) => session,
             RotationOutcome::Repeated(session) => {
-                info!(event = "refresh_reuse_benign", user_id = %session.user_id, session_id = %session.id, ip = client.ip.as_deref());
+                info!(
+                    event = "refresh_reuse_benign",
+                    user_id = %session.user_id,
+                    session_id = %session.id,
+                    ip = client.ip.as_deref(),
+                    user_agent = client.user_agent.as_deref(),
+                    outcome = "same_successor"
+                );
                 session
             }
             RotationOutcome::ReuseDetected(session) => {
@@ -96,13 +103,19 @@ impl Gatehouse {
                     user_id = %session.user_id,
                     session_id = %session.id,
                     ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref()
+                    user_agent = client.user_agent.as_deref(),
+                    outcome = "session_revoked"
                 );
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 return Err(RefreshError::Invalid);
             }
             RotationOutcome::Invalid => {
-                info!(event = "refresh_failed", ip = client.ip.as_deref());
+                info!(
+                    event = "refresh_failed",
+                    ip = client.ip.as_deref(),
+                    user_agent = client.user_agent.as_deref(),
+                    outcome = "invalid_token"
+                );
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 return Err(RefreshError::Invalid);
             }
@@ -114,7 +127,14 @@ impl Gatehouse {
             },
             now,
         )?;
-        info!(event = "refresh", user_id = %session.user_id, session_id = %session.id);
+        info!(
+            event = "refresh",
+            user_id = %session.user_id,
+            session_id = %session.id,
+            ip = client.ip.as_deref(),
+            user_agent = client.user_agent.as_deref(),
+            outcome = "rotated"
+        );
         Ok(TokenPair {
             access,
             refresh: successor,
@@ -155,7 +175,7 @@ impl Gatehouse {
             self.end_sessions(user, EndScope::One(s.id), EndReason::Logout)
                 .await?;
         }
-        info!(event = "logout", user_id = %user, session_id = %current, scope = ?scope);
+        info!(event = "logout", user_id = %user, session_id = %current, scope = ?scope, outcome = "ended");
         Ok(())
     }
 
@@ -196,6 +216,7 @@ impl Gatehouse {
         }
         self.end_sessions(me.user.id, EndScope::One(id), EndReason::Logout)
             .await?;
+        info!(event = "session_revoked", user_id = %me.user.id, session_id = %id, outcome = "ended");
         Ok(())
     }
 

@@ -49,7 +49,13 @@ impl Gatehouse {
         let user = self
             .create_account(form.email, &form.password, form.full_name, false, true)
             .await?;
-        info!(event = "signup", user_id = %user.id, ip = client.ip.as_deref());
+        info!(
+            event = "signup",
+            user_id = %user.id,
+            ip = client.ip.as_deref(),
+            user_agent = client.user_agent.as_deref(),
+            outcome = "created"
+        );
         Ok(user)
     }
 

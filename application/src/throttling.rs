@@ -34,7 +34,7 @@ impl Gatehouse {
         now: OffsetDateTime,
     ) -> Result<(), ThrottleFailure> {
         let verdict = self.ports.limiter.hit(key, rule, now).await?;
-        refuse_if_throttled(key, verdict)
+        self.refuse_if_throttled(key, verdict)
     }
 
     /// Refuses when `key` is already locked, counting nothing.
@@ -45,23 +45,35 @@ impl Gatehouse {
         now: OffsetDateTime,
     ) -> Result<(), ThrottleFailure> {
         let verdict = self.ports.limiter.check(key, rule, now).await?;
-        refuse_if_throttled(key, verdict)
+        self.refuse_if_throttled(key, verdict)
     }
-}
 
-fn refuse_if_throttled(key: &ThrottleKey, verdict: Verdict) -> Result<(), ThrottleFailure> {
-    match verdict {
-        Verdict::Allowed => Ok(()),
-        Verdict::Throttled { retry_after } => {
-            // The key holds an email key or an IP, never a secret; scope tells which.
-            let scope = key.as_str().rsplit_once(':').map_or("", |(scope, _)| scope);
-            info!(
-                event = "throttled",
-                scope,
-                retry_after_s = retry_after.whole_seconds()
-            );
-            Err(Throttled { retry_after }.into())
-        }
+    /// Logs and refuses a throttled verdict. A key is `<route>:<kind>:<subject>`: IP
+    /// subjects are already on the request's span; an address is only fingerprinted.
+    fn refuse_if_throttled(
+        &self,
+        key: &ThrottleKey,
+        verdict: Verdict,
+    ) -> Result<(), ThrottleFailure> {
+        let Verdict::Throttled { retry_after } = verdict else {
+            return Ok(());
+        };
+        let mut parts = key.as_str().splitn(3, ':');
+        let (route, kind, subject) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let account = (kind != "ip").then(|| self.fingerprints.of(subject));
+        info!(
+            event = "throttled",
+            route,
+            per = kind,
+            account,
+            retry_after_s = retry_after.whole_seconds(),
+            outcome = "refused"
+        );
+        Err(Throttled { retry_after }.into())
     }
 }
 

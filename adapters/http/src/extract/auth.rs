@@ -49,6 +49,8 @@ async fn principal(request: &Request) -> poem::Result<Option<Principal>> {
         .data::<Arc<Gatehouse>>()
         .ok_or_else(ApiError::internal)?;
     let principal = app.authenticate(token).await.map_err(ApiError::from)?;
+    // Every later line of this request, audit events included, names who acted (RL-06).
+    tracing::Span::current().record("principal", principal.user.id.to_string());
     Ok(Some(principal))
 }
 

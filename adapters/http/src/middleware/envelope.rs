@@ -6,12 +6,12 @@
 use std::time::{Duration, Instant};
 
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response,
+    Endpoint, FromRequest, IntoResponse, Middleware, Request, Response,
     http::{HeaderValue, StatusCode, header},
 };
 use tracing::{Instrument, field};
 
-use crate::problem::ApiError;
+use crate::{client::ClientInfo, problem::ApiError};
 
 /// Longest path and query accepted, as nginx's default; the server's head limit leaves room
 /// above it, so a long URL gets this 414 rather than the parser's 431.
@@ -116,12 +116,21 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         let started = Instant::now();
         let id = request_id(&request);
         let path = request.uri().path().to_owned();
-        // The query string is never logged: it could carry a token (SECURITY.md W7).
+        // The query string is never logged: it could carry a token (SECURITY.md W7). Who
+        // called rides on the span, so every event of the request, audit events included,
+        // carries the client IP, user agent and, once authenticated, the principal (RL-06).
+        let client = ClientInfo::from_request_without_body(&request)
+            .await
+            .map(|c| c.0)
+            .unwrap_or_default();
         let span = tracing::info_span!(
             "request",
             request_id = %id,
             method = %request.method(),
             route = field::Empty,
+            ip = client.ip,
+            user_agent = client.user_agent,
+            principal = field::Empty,
         );
         let too_long = request
             .uri()
