@@ -2,12 +2,15 @@
 //! (`INSERT … ON CONFLICT (key) DO UPDATE … RETURNING`, the same on both engines), so every
 //! replica shares the counters and concurrent hits are never lost.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use gatehouse_domain::Infra;
 use gatehouse_domain::ports::AttemptLimiter;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::db::Db;
@@ -17,6 +20,26 @@ use crate::stamp;
 
 /// The throttling counters.
 pub(crate) struct SqlLimiter(pub(crate) Db);
+
+/// Characters `gatehouse_throttle.key` holds (`varchar(320)`).
+const KEY_CHARS: usize = 320;
+
+/// The stored form of `key`. Keys carry client input (login names, recovery addresses)
+/// that PostgreSQL cannot store as sent: text holds no NUL and the column 320 characters.
+/// Such keys are stored as the hex SHA-256 of their text, which no raw key equals (raw keys
+/// always hold the `:` after their scope), so every key still counts on its own.
+fn stored(key: &ThrottleKey) -> Cow<'_, str> {
+    let raw = key.as_str();
+    if !raw.contains('\0') && raw.chars().count() <= KEY_CHARS {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(
+        Sha256::digest(raw.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
 
 /// The verdict for a window that started at `window_start` and holds `events` events.
 fn verdict(
@@ -37,7 +60,7 @@ impl AttemptLimiter for SqlLimiter {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra> {
         let now = stamp::micros(now);
-        let window = throttle::Entity::find_by_id(key.as_str())
+        let window = throttle::Entity::find_by_id(stored(key))
             .one(&self.0.conn)
             .await
             .map_err(infra)?;
@@ -71,7 +94,7 @@ impl AttemptLimiter for SqlLimiter {
                 throttle::Column::Count,
             ])
             .values_panic([
-                Expr::val(key.as_str()),
+                Expr::val(stored(key)),
                 Expr::val(self.0.at(now)),
                 Expr::val(1),
             ])
@@ -116,7 +139,7 @@ impl AttemptLimiter for SqlLimiter {
     }
 
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {
-        throttle::Entity::delete_by_id(key.as_str())
+        throttle::Entity::delete_by_id(stored(key))
             .exec(&self.0.conn)
             .await
             .map_err(infra)?;

@@ -153,6 +153,11 @@ impl UserRepository for SqlUsers {
     }
 
     async fn find_by_email(&self, key: &EmailKey) -> Result<Option<User>, Infra> {
+        // Login names and recovery addresses arrive unvalidated. PostgreSQL text holds no
+        // NUL, so no stored key has one, and asking would fail the query instead.
+        if key.as_str().contains('\0') {
+            return Ok(None);
+        }
         let row = user::Entity::find()
             .filter(user::Column::EmailKey.eq(key.as_str()))
             .one(&self.0.conn)

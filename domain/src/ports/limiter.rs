@@ -6,7 +6,9 @@ use crate::{
     throttle::{ThrottleKey, ThrottleRule, Verdict},
 };
 
-/// Counts attempts per key in fixed windows, in storage shared by every replica.
+/// Counts attempts per key in fixed windows, in storage shared by every replica. Keys hold
+/// client input (login names, recovery addresses): every key, whatever its length or
+/// characters (NUL included), MUST be counted on its own.
 #[async_trait]
 pub trait AttemptLimiter: Send + Sync {
     /// Whether `key` is locked under `rule` at `now`, without counting anything: locked when

@@ -35,7 +35,9 @@ pub trait UserRepository: Send + Sync {
     /// `Infra` only.
     async fn get(&self, id: UserId) -> Result<Option<User>, Infra>;
 
-    /// The user whose email has this key, if any.
+    /// The user whose email has this key, if any. The key comes from unvalidated input
+    /// (login names, recovery addresses): any text, NUL included, MUST answer like an
+    /// unknown address.
     ///
     /// # Errors
     /// `Infra` only.
