@@ -1,7 +1,9 @@
 //! Email through the real `gatehouse serve` process: the SMTP settings, `FRONTEND_HOST` and
 //! `PROJECT_NAME` travel from the environment through the composition root into the mail that
-//! arrives at an SMTP sink (CONTRACT.md §4.3, §11; SECURITY.md RT-14), and without `SMTP_HOST`
-//! email counts as off.
+//! arrives at an SMTP sink (CONTRACT.md §4.3, §11; SECURITY.md RT-14); mail still in flight at
+//! SIGTERM goes out before the process exits; without `SMTP_HOST` email counts as off.
+
+use std::time::{Duration, Instant};
 
 use gatehouse_tests::{process::ServedBinary, smtp::SmtpSink};
 use reqwest::{Client, StatusCode};
@@ -67,6 +69,59 @@ async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() 
     let log = server.log();
     assert!(log.contains("email_sent"), "{log}");
     assert!(!log.contains(&token), "the reset token reached the log");
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_mail_in_flight_out_before_the_process_exits() {
+    let sink = SmtpSink::start_holding().await;
+    let smtp_port = sink.port().to_string();
+    let mut server = ServedBinary::start(
+        BINARY,
+        &[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &smtp_port),
+            ("SMTP_TLS", "false"),
+            ("EMAILS_FROM_EMAIL", "noreply@example.com"),
+        ],
+    );
+    server.wait_ready().await;
+    let (base, client) = (server.base(), Client::new());
+    let (status, _) = ask(client
+        .post(format!("{base}/api/v1/users/signup"))
+        .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) =
+        ask(client.post(format!("{base}/api/v1/password-recovery/dave@example.com"))).await;
+    assert_eq!(status, StatusCode::OK);
+    // The sink has the message but holds its confirmation: the delivery is in flight.
+    assert_eq!(sink.next_mail().await.recipients, ["dave@example.com"]);
+
+    server.terminate();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log().contains("letting queued mail out") {
+        assert!(
+            Instant::now() < deadline,
+            "no mail drain after SIGTERM:\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        !server.log().contains("\"stopped\""),
+        "stopped with mail in flight"
+    );
+    sink.release();
+    // Off this thread, so the sink can confirm while the test waits.
+    let (status, log) = tokio::task::spawn_blocking(move || (server.wait_exit(), server.log()))
+        .await
+        .expect("waiting for the exit");
+    assert!(status.success(), "{log}");
+    let sent = log.find("email_sent").expect("the delivery was cut short");
+    assert!(
+        sent < log.find("\"stopped\"").expect("a clean stop"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

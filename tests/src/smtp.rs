@@ -11,7 +11,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
-    sync::{Mutex, mpsc},
+    sync::{Mutex, Semaphore, mpsc},
     task::JoinHandle,
 };
 
@@ -65,6 +65,8 @@ pub struct Session {
 /// A running SMTP sink; stops when dropped.
 pub struct SmtpSink {
     port: u16,
+    /// When set, each `DATA` is answered only once a permit is released here.
+    hold: Option<Arc<Semaphore>>,
     mails: Mutex<mpsc::UnboundedReceiver<Mail>>,
     sessions: Mutex<mpsc::UnboundedReceiver<Session>>,
     task: JoinHandle<()>,
@@ -83,21 +85,45 @@ impl SmtpSink {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(address: &str) -> io::Result<Self> {
+        Self::listen(address, None).await
+    }
+
+    /// A sink on a free port that hands each message over at once but confirms it (`250` after
+    /// `DATA`) only on [`SmtpSink::release`]: the sender's delivery stays in flight meanwhile.
+    pub async fn start_holding() -> Self {
+        Self::listen("127.0.0.1:0", Some(Arc::new(Semaphore::new(0))))
+            .await
+            .expect("binding the SMTP sink")
+    }
+
+    /// Lets one held message be confirmed.
+    pub fn release(&self) {
+        if let Some(hold) = &self.hold {
+            hold.add_permits(1);
+        }
+    }
+
+    async fn listen(address: &str, hold: Option<Arc<Semaphore>>) -> io::Result<Self> {
         let listener = TcpListener::bind(address).await?;
         let port = listener.local_addr()?.port();
         let (mail_tx, mails) = mpsc::unbounded_channel();
         let (session_tx, sessions) = mpsc::unbounded_channel();
+        let gate = hold.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (mail_tx, session_tx) = (mail_tx.clone(), session_tx.clone());
+                let gate = gate.clone();
                 tokio::spawn(async move {
-                    let messages = converse(stream, &mail_tx).await.unwrap_or_default();
+                    let messages = converse(stream, &mail_tx, gate.as_deref())
+                        .await
+                        .unwrap_or_default();
                     let _ = session_tx.send(Session { messages });
                 });
             }
         });
         Ok(Self {
             port,
+            hold,
             mails: Mutex::new(mails),
             sessions: Mutex::new(sessions),
             task,
@@ -179,7 +205,11 @@ struct Envelope {
 }
 
 /// Serves one connection; the number of messages accepted.
-async fn converse(stream: TcpStream, mails: &mpsc::UnboundedSender<Mail>) -> io::Result<usize> {
+async fn converse(
+    stream: TcpStream,
+    mails: &mpsc::UnboundedSender<Mail>,
+    hold: Option<&Semaphore>,
+) -> io::Result<usize> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     writer
@@ -219,6 +249,9 @@ async fn converse(stream: TcpStream, mails: &mpsc::UnboundedSender<Mail>) -> io:
                     .await?;
                 let data = read_data(&mut reader).await?;
                 let _ = mails.send(decode(std::mem::take(&mut envelope), &data));
+                if let Some(hold) = hold {
+                    hold.acquire().await.map_err(io::Error::other)?.forget();
+                }
                 accepted += 1;
                 b"250 OK queued\r\n"
             }

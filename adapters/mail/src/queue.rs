@@ -104,6 +104,12 @@ impl MailWorker {
             mut task,
             queue,
         } = self;
+        info!(
+            event = "mail_drain",
+            waiting = queue.max_capacity() - queue.capacity(),
+            grace_ms = grace.as_millis(),
+            "letting queued mail out before stopping"
+        );
         let _ = stop.send(());
         if tokio::time::timeout(grace, &mut task).await.is_err() {
             task.abort();
