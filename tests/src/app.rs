@@ -468,3 +468,144 @@ pub fn keys(value: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// An answer read off a raw connection.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    /// The status line and headers, as sent.
+    pub head: String,
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The value of header `name` (case-insensitive), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    /// Whether the whole `Content-Length` body has arrived.
+    fn is_complete(&self) -> bool {
+        self.header("content-length")
+            .and_then(|length| length.parse::<usize>().ok())
+            .is_some_and(|length| self.body.len() >= length)
+    }
+
+    /// The body as JSON (`null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// How long a raw exchange may take before the test calls it a hang (SECURITY.md §5: "no
+/// hang (> 2 s)").
+const HANG: Duration = Duration::from_secs(2);
+
+impl TestApp {
+    /// Writes `head` (request line and headers, ending in an empty line) and then each piece of
+    /// `body` on a fresh connection, while reading the answer: for requests reqwest would
+    /// normalise (encoded dot segments) or that must not be sent whole (a body refused before
+    /// it is read). Writing stops silently when the server closes the connection.
+    ///
+    /// # Panics
+    /// When no complete answer arrives within two seconds.
+    pub async fn raw(&self, head: &str, body: Vec<Vec<u8>>) -> RawResponse {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let head = head.as_bytes().to_vec();
+        // The task hands the write half back instead of dropping it: dropping would send
+        // FIN, and hyper closes a half-closed connection without answering.
+        let writing = tokio::spawn(async move {
+            for piece in std::iter::once(head).chain(body) {
+                if writer.write_all(&piece).await.is_err() {
+                    break;
+                }
+            }
+            writer
+        });
+        let reading = async {
+            let mut bytes = Vec::new();
+            let mut buffer = [0u8; 8192];
+            loop {
+                if let Some(answer) = parse_answer(&bytes).filter(RawResponse::is_complete) {
+                    return answer;
+                }
+                match reader.read(&mut buffer).await {
+                    Ok(0) | Err(_) => {
+                        return parse_answer(&bytes).unwrap_or_else(|| {
+                            panic!("no answer: {:?}", String::from_utf8_lossy(&bytes))
+                        });
+                    }
+                    Ok(n) => bytes.extend_from_slice(&buffer[..n]),
+                }
+            }
+        };
+        let answer = tokio::time::timeout(HANG, reading)
+            .await
+            .expect("the server answered within 2 s");
+        writing.abort();
+        answer
+    }
+
+    /// The server still answers after whatever the test threw at it.
+    pub async fn assert_serving(&self) {
+        let (status, body) = send(self.get("/api/v1/utils/health-check/")).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!(true)),
+            "still serving"
+        );
+    }
+
+    /// Creates an item through route 17 as the owner of `token`; its `ItemPublic`.
+    pub async fn create_item(&self, token: &str, body: Value) -> Value {
+        let (status, item) = send(self.post("/api/v1/items/").bearer_auth(token).json(&body)).await;
+        assert_eq!(status, StatusCode::OK, "item creation failed: {item}");
+        item
+    }
+
+    /// Creates a user through route 7 with the superuser's `token`; the `UserPublic`.
+    pub async fn create_user(&self, token: &str, body: Value) -> Value {
+        let (status, user) = send(self.post("/api/v1/users/").bearer_auth(token).json(&body)).await;
+        assert_eq!(status, StatusCode::OK, "user creation failed: {user}");
+        user
+    }
+}
+
+/// The answer in `bytes` once its head has arrived, with as much body as there is.
+fn parse_answer(bytes: &[u8]) -> Option<RawResponse> {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some(RawResponse {
+        status: head.split(' ').nth(1)?.parse().ok()?,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    })
+}
+
+impl Options {
+    /// The defaults with throttle limits far above anything one test sends, for tests of
+    /// other rules that sign up or log in many times (throttling has its own tests).
+    pub fn unthrottled() -> Self {
+        let mut options = Self::default();
+        let t = &mut options.policy.throttle;
+        for rule in [
+            &mut t.login_account,
+            &mut t.login_ip,
+            &mut t.signup_ip,
+            &mut t.recovery_ip,
+            &mut t.recovery_email,
+            &mut t.reset_ip,
+            &mut t.refresh_ip,
+        ] {
+            rule.limit = 10_000;
+        }
+        options
+    }
+}

@@ -21,16 +21,31 @@ macro_rules! on_every_backend {
 }
 
 mod answers;
+mod bad_input;
 mod forge;
+mod golden;
 mod headers;
+mod items;
+mod legacy_rows;
 mod limits;
+mod login;
 mod logout;
+mod openapi;
+mod private;
 mod recovery;
+mod recovery_unconfigured;
 mod replicas;
+mod routing;
+mod schemas;
 mod session_ends;
 mod session_list;
 mod sessions;
+mod signup;
 mod smoke;
 mod throttling;
 mod token_formats;
 mod tokens;
+mod users_admin;
+mod users_me;
+mod utils;
+mod validation;
