@@ -5,17 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::{process::ServedBinary, smtp::SmtpSink};
+use gatehouse_tests::{app::send, process::ServedBinary, smtp::SmtpSink};
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse-for-tests");
-
-async fn ask(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("request sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() {
@@ -35,15 +29,19 @@ async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() 
     );
     server.wait_ready().await;
     let (base, client) = (server.base(), Client::new());
-    let (status, _) = ask(client
-        .post(format!("{base}/api/v1/users/signup"))
-        .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})))
+    let (status, _) = send(
+        client
+            .post(format!("{base}/api/v1/users/signup"))
+            .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, _) = ask(client
-        .post(format!("{base}/api/v1/password-recovery/dave@example.com"))
-        .header("x-forwarded-host", "evil.example"))
+    let (status, _) = send(
+        client
+            .post(format!("{base}/api/v1/password-recovery/dave@example.com"))
+            .header("x-forwarded-host", "evil.example"),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
     let mail = sink.next_mail().await;
@@ -57,9 +55,11 @@ async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() 
     let token = mail.reset_token("https://app.example.com");
 
     assert_eq!(
-        ask(client
-            .post(format!("{base}/api/v1/reset-password/"))
-            .json(&json!({"token": token, "new_password": "dave-password-2"})))
+        send(
+            client
+                .post(format!("{base}/api/v1/reset-password/"))
+                .json(&json!({"token": token, "new_password": "dave-password-2"}))
+        )
         .await,
         (
             StatusCode::OK,
@@ -86,13 +86,15 @@ async fn sigterm_lets_the_mail_in_flight_out_before_the_process_exits() {
     );
     server.wait_ready().await;
     let (base, client) = (server.base(), Client::new());
-    let (status, _) = ask(client
-        .post(format!("{base}/api/v1/users/signup"))
-        .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})))
+    let (status, _) = send(
+        client
+            .post(format!("{base}/api/v1/users/signup"))
+            .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) =
-        ask(client.post(format!("{base}/api/v1/password-recovery/dave@example.com"))).await;
+        send(client.post(format!("{base}/api/v1/password-recovery/dave@example.com"))).await;
     assert_eq!(status, StatusCode::OK);
     // The sink has the message but holds its confirmation: the delivery is in flight.
     assert_eq!(sink.next_mail().await.recipients, ["dave@example.com"]);
@@ -130,22 +132,26 @@ async fn without_smtp_host_email_is_off_and_recovery_still_answers() {
     server.wait_ready().await;
     let (base, client) = (server.base(), Client::new());
     // Development seeds the template's superuser when FIRST_SUPERUSER is unset.
-    let (status, tokens) = ask(client
-        .post(format!("{base}/api/v1/login/access-token"))
-        .form(&[
-            ("username", "admin@example.com"),
-            ("password", "changethis"),
-        ]))
+    let (status, tokens) = send(
+        client
+            .post(format!("{base}/api/v1/login/access-token"))
+            .form(&[
+                ("username", "admin@example.com"),
+                ("password", "changethis"),
+            ]),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
     let admin = tokens["access_token"].as_str().expect("an access token");
 
     assert_eq!(
-        ask(client
-            .post(format!(
-                "{base}/api/v1/utils/test-email/?email_to=ops@example.com"
-            ))
-            .bearer_auth(admin))
+        send(
+            client
+                .post(format!(
+                    "{base}/api/v1/utils/test-email/?email_to=ops@example.com"
+                ))
+                .bearer_auth(admin)
+        )
         .await,
         (
             StatusCode::BAD_REQUEST,
@@ -153,7 +159,7 @@ async fn without_smtp_host_email_is_off_and_recovery_still_answers() {
         )
     );
     assert_eq!(
-        ask(client.post(format!("{base}/api/v1/password-recovery/admin@example.com"))).await,
+        send(client.post(format!("{base}/api/v1/password-recovery/admin@example.com"))).await,
         (
             StatusCode::OK,
             json!({"message": "If that email is registered, we sent a password recovery link"})

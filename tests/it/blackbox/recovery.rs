@@ -8,7 +8,7 @@ use gatehouse_application::Policy;
 use gatehouse_domain::throttle::ThrottleRule;
 use gatehouse_mail::Security;
 use gatehouse_tests::{
-    app::{Backend, Options, TestApp, status_json},
+    app::{Backend, Options, TestApp, send, status_json},
     smtp::{SmtpSink, smtp_mailer_at},
 };
 use reqwest::{RequestBuilder, Response, StatusCode, header};
@@ -44,10 +44,6 @@ fn invalid_credentials() -> (StatusCode, Value) {
     )
 }
 
-async fn ask(request: RequestBuilder) -> (StatusCode, Value) {
-    status_json(request.send().await.expect("request sent")).await
-}
-
 /// The default policy with this file's frontend and project name.
 fn policy() -> Policy {
     Policy {
@@ -81,19 +77,9 @@ fn reset(app: &TestApp, token: &str, new_password: &str) -> RequestBuilder {
         .json(&json!({"token": token, "new_password": new_password}))
 }
 
-fn refresh(app: &TestApp, refresh_token: &Value) -> RequestBuilder {
-    app.post("/api/v1/auth/refresh")
-        .json(&json!({ "refresh_token": refresh_token }))
-}
-
-fn me(app: &TestApp, access_token: &Value) -> RequestBuilder {
-    app.get("/api/v1/users/me")
-        .bearer_auth(access_token.as_str().expect("an access token"))
-}
-
 /// Requests recovery for `email` and reads the token from the link in the mail that arrives.
 async fn emailed_token(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
-    assert_eq!(ask(recover(app, email)).await, recovery_sent());
+    assert_eq!(send(recover(app, email)).await, recovery_sent());
     let mail = sink.next_mail().await;
     assert_eq!(mail.recipients, [email]);
     mail.reset_token(FRONTEND)
@@ -125,10 +111,12 @@ async fn the_recovery_mail_has_the_contract_subject_and_a_frontend_host_link(bac
     let (app, sink) = spawn_mailing(backend, policy()).await;
     let (user, _) = app.new_user().await;
     // RT-14: forged host headers must not reach the link.
-    let answer = ask(recover(&app, &user.email)
-        .header(header::HOST, "evil.example")
-        .header("x-forwarded-host", "evil.example")
-        .header("forwarded", "host=evil.example"))
+    let answer = send(
+        recover(&app, &user.email)
+            .header(header::HOST, "evil.example")
+            .header("x-forwarded-host", "evil.example")
+            .header("forwarded", "host=evil.example"),
+    )
     .await;
     assert_eq!(answer, recovery_sent());
     let mail = sink.next_mail().await;
@@ -170,25 +158,29 @@ async fn golden_step_11_the_emailed_token_resets_once_and_ends_every_session(bac
     let token = emailed_token(&app, &sink, &dave.email).await;
     // A reset token never stands in for an access token (CONTRACT.md §3.1 row 2).
     assert_eq!(
-        ask(app.get("/api/v1/users/me").bearer_auth(&token)).await,
+        send(app.get("/api/v1/users/me").bearer_auth(&token)).await,
         invalid_credentials()
     );
 
     assert_eq!(
-        ask(reset(&app, &token, NEW_PASSWORD)).await,
+        send(reset(&app, &token, NEW_PASSWORD)).await,
         password_updated()
     );
     assert_eq!(
-        ask(reset(&app, &token, "yet-another-password-9")).await,
+        send(reset(&app, &token, "yet-another-password-9")).await,
         invalid_token()
     );
     for session in &sessions {
         assert_eq!(
-            ask(me(&app, &session["access_token"])).await,
+            status_json(app.me(session["access_token"].as_str().unwrap()).await).await,
             invalid_credentials()
         );
         assert_eq!(
-            ask(refresh(&app, &session["refresh_token"])).await,
+            status_json(
+                app.refresh(session["refresh_token"].as_str().unwrap())
+                    .await
+            )
+            .await,
             (
                 StatusCode::UNAUTHORIZED,
                 json!({"detail": "Invalid refresh token"})
@@ -206,7 +198,7 @@ async fn a_newer_reset_token_supersedes_the_older_one(backend: Backend) {
     let newer = emailed_token(&app, &sink, &user.email).await;
     assert_ne!(older, newer);
     assert_eq!(
-        ask(reset(&app, &older, NEW_PASSWORD)).await,
+        send(reset(&app, &older, NEW_PASSWORD)).await,
         invalid_token()
     );
     assert!(
@@ -214,7 +206,7 @@ async fn a_newer_reset_token_supersedes_the_older_one(backend: Backend) {
         "unchanged"
     );
     assert_eq!(
-        ask(reset(&app, &newer, NEW_PASSWORD)).await,
+        send(reset(&app, &newer, NEW_PASSWORD)).await,
         password_updated()
     );
 }
@@ -233,7 +225,7 @@ async fn an_expired_reset_token_is_invalid(backend: Backend) {
     let token = emailed_token(&app, &sink, &user.email).await;
     app.clock.advance(lifetime + time::Duration::seconds(1));
     assert_eq!(
-        ask(reset(&app, &token, NEW_PASSWORD)).await,
+        send(reset(&app, &token, NEW_PASSWORD)).await,
         invalid_token()
     );
     assert!(
@@ -246,14 +238,17 @@ async fn a_password_change_voids_an_outstanding_reset_token(backend: Backend) {
     let (app, sink) = spawn_mailing(backend, policy()).await;
     let (user, _, access) = app.user_with_token().await;
     let token = emailed_token(&app, &sink, &user.email).await;
-    let (status, _) = ask(app
-        .patch("/api/v1/users/me/password")
-        .bearer_auth(&access)
-        .json(&json!({"current_password": user.password, "new_password": "changed-password-5"})))
+    let (status, _) = send(
+        app.patch("/api/v1/users/me/password")
+            .bearer_auth(&access)
+            .json(
+                &json!({"current_password": user.password, "new_password": "changed-password-5"}),
+            ),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        ask(reset(&app, &token, NEW_PASSWORD)).await,
+        send(reset(&app, &token, NEW_PASSWORD)).await,
         invalid_token()
     );
     assert!(logs_in(&app, &user.email, "changed-password-5").await);
@@ -264,14 +259,15 @@ async fn a_reset_for_a_deactivated_account_answers_inactive_user(backend: Backen
     let (user, id) = app.new_user().await;
     let token = emailed_token(&app, &sink, &user.email).await;
     let admin = app.admin_token().await;
-    let (status, _) = ask(app
-        .patch(&format!("/api/v1/users/{id}"))
-        .bearer_auth(&admin)
-        .json(&json!({"is_active": false})))
+    let (status, _) = send(
+        app.patch(&format!("/api/v1/users/{id}"))
+            .bearer_auth(&admin)
+            .json(&json!({"is_active": false})),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        ask(reset(&app, &token, NEW_PASSWORD)).await,
+        send(reset(&app, &token, NEW_PASSWORD)).await,
         (StatusCode::BAD_REQUEST, json!({"detail": "Inactive user"}))
     );
 }
@@ -283,10 +279,11 @@ async fn known_unknown_and_inactive_addresses_get_identical_answers_and_only_the
     let (active, _) = app.new_user().await;
     let (inactive, inactive_id) = app.new_user().await;
     let admin = app.admin_token().await;
-    let (status, _) = ask(app
-        .patch(&format!("/api/v1/users/{inactive_id}"))
-        .bearer_auth(&admin)
-        .json(&json!({"is_active": false})))
+    let (status, _) = send(
+        app.patch(&format!("/api/v1/users/{inactive_id}"))
+            .bearer_auth(&admin)
+            .json(&json!({"is_active": false})),
+    )
     .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -332,7 +329,7 @@ async fn a_dead_or_silent_mail_server_changes_neither_the_answer_nor_its_promptn
         for _ in 0..2 {
             let started = Instant::now();
             assert_eq!(
-                ask(recover(&app, &user.email)).await,
+                send(recover(&app, &user.email)).await,
                 recovery_sent(),
                 "{server}"
             );
@@ -344,9 +341,10 @@ async fn a_dead_or_silent_mail_server_changes_neither_the_answer_nor_its_promptn
         }
         let started = Instant::now();
         assert_eq!(
-            ask(app
-                .post("/api/v1/utils/test-email/?email_to=ops@example.com")
-                .bearer_auth(&admin))
+            send(
+                app.post("/api/v1/utils/test-email/?email_to=ops@example.com")
+                    .bearer_auth(&admin)
+            )
             .await,
             (StatusCode::CREATED, json!({"message": "Test email sent"})),
             "{server}"
@@ -380,7 +378,7 @@ async fn the_preview_renders_the_recovery_mail_without_a_live_token(backend: Bac
     let start = html.find(&opening).expect("the recovery link") + opening.len();
     let placeholder = &html[start..start + html[start..].find('"').unwrap()];
     assert_eq!(
-        ask(reset(&app, placeholder, NEW_PASSWORD)).await,
+        send(reset(&app, placeholder, NEW_PASSWORD)).await,
         invalid_token()
     );
     assert!(
@@ -389,23 +387,24 @@ async fn the_preview_renders_the_recovery_mail_without_a_live_token(backend: Bac
     );
 
     assert_eq!(
-        ask(preview("nobody@example.com", &admin)).await,
+        send(preview("nobody@example.com", &admin)).await,
         (
             StatusCode::NOT_FOUND,
             json!({"detail": "The user with this username does not exist in the system."})
         )
     );
     assert_eq!(
-        ask(preview(&user.email, &user_token)).await,
+        send(preview(&user.email, &user_token)).await,
         (
             StatusCode::FORBIDDEN,
             json!({"detail": "The user doesn't have enough privileges"})
         )
     );
     // The preview mailed nothing: the next mail is the test mail sent now.
-    let (status, _) = ask(app
-        .post("/api/v1/utils/test-email/?email_to=ops@example.com")
-        .bearer_auth(&admin))
+    let (status, _) = send(
+        app.post("/api/v1/utils/test-email/?email_to=ops@example.com")
+            .bearer_auth(&admin),
+    )
     .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
@@ -418,9 +417,10 @@ async fn the_test_email_arrives(backend: Backend) {
     let (app, sink) = spawn_mailing(backend, policy()).await;
     let admin = app.admin_token().await;
     assert_eq!(
-        ask(app
-            .post("/api/v1/utils/test-email/?email_to=ops@example.com")
-            .bearer_auth(&admin))
+        send(
+            app.post("/api/v1/utils/test-email/?email_to=ops@example.com")
+                .bearer_auth(&admin)
+        )
         .await,
         (StatusCode::CREATED, json!({"message": "Test email sent"}))
     );
@@ -434,7 +434,7 @@ async fn the_new_account_mail_arrives_and_never_holds_the_password(backend: Back
     let (app, sink) = spawn_mailing(backend, policy()).await;
     let admin = app.admin_token().await;
     let password = "Initial-Secret-Pw-42";
-    let (status, _) = ask(app.post("/api/v1/users/").bearer_auth(&admin).json(&json!({
+    let (status, _) = send(app.post("/api/v1/users/").bearer_auth(&admin).json(&json!({
         "email": "newbie@example.com",
         "password": password,
         "full_name": "New Bie",
@@ -471,7 +471,7 @@ async fn recovery_is_throttled_per_address_for_known_and_unknown_addresses_alike
     let (known, _) = app.new_user().await;
     for email in [known.email.as_str(), "nobody@example.com"] {
         for _ in 0..3 {
-            assert_eq!(ask(recover(&app, email)).await, recovery_sent(), "{email}");
+            assert_eq!(send(recover(&app, email)).await, recovery_sent(), "{email}");
         }
         let response = recover(&app, email).send().await.unwrap();
         let retry_after: u64 = response.headers()[header::RETRY_AFTER]
@@ -490,10 +490,10 @@ async fn recovery_is_throttled_per_address_for_known_and_unknown_addresses_alike
         );
     }
     // Keyed by the case-folded address (CONTRACT.md §9d), not by the client.
-    let (status, _) = ask(recover(&app, &known.email.to_uppercase())).await;
+    let (status, _) = send(recover(&app, &known.email.to_uppercase())).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(
-        ask(recover(&app, "someone-else@example.com")).await,
+        send(recover(&app, "someone-else@example.com")).await,
         recovery_sent()
     );
 }
@@ -504,16 +504,17 @@ async fn a_token_only_in_the_query_is_missing_and_changes_nothing(backend: Backe
     let token = emailed_token(&app, &sink, &user.email).await;
     let in_query = format!("/api/v1/reset-password/?token={token}");
     assert_eq!(
-        ask(app.post(&in_query)).await,
+        send(app.post(&in_query)).await,
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": null}]})
         )
     );
     assert_eq!(
-        ask(app
-            .post(&in_query)
-            .json(&json!({"new_password": NEW_PASSWORD})))
+        send(
+            app.post(&in_query)
+                .json(&json!({"new_password": NEW_PASSWORD}))
+        )
         .await,
         (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -530,7 +531,7 @@ async fn a_token_only_in_the_query_is_missing_and_changes_nothing(backend: Backe
         "unchanged"
     );
     assert_eq!(
-        ask(reset(&app, &token, NEW_PASSWORD)).await,
+        send(reset(&app, &token, NEW_PASSWORD)).await,
         password_updated(),
         "the token was not spent"
     );
@@ -572,7 +573,7 @@ async fn a_mail_server_without_tls_gets_nothing_when_tls_is_configured() {
         )
         .await;
         let (user, _) = app.new_user().await;
-        assert_eq!(ask(recover(&app, &user.email)).await, recovery_sent());
+        assert_eq!(send(recover(&app, &user.email)).await, recovery_sent());
         // A plain-text fallback would deliver within this first connection.
         assert_eq!(sink.next_session().await.messages, 0, "{security:?}");
     }
