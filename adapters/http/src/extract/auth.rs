@@ -2,7 +2,7 @@
 //! flow, CONTRACT.md §7), with the contract's answers instead of poem's bare 401
 //! (SECURITY.md TOK-11, TOK-12).
 
-use std::sync::Arc;
+use std::{borrow::Cow, sync::Arc};
 
 use gatehouse_application::{Gatehouse, Principal};
 use poem::{Request, RequestBody, http::header};
@@ -24,20 +24,25 @@ pub struct Auth(pub Principal);
 pub struct OptionalAuth(pub Option<Principal>);
 
 /// The token of an `Authorization: Bearer <token>` header, split at the first space with
-/// the scheme compared case-insensitively, as FastAPI does. `Ok(None)`: no header.
+/// the scheme compared case-insensitively, as FastAPI does. `Ok(None)`: no header. Bytes
+/// outside ASCII stay part of the token (Starlette reads headers as Latin-1), so such a
+/// token fails verification with 403 instead of counting as no credentials.
 ///
 /// # Errors
 /// 401 `Not authenticated` for another scheme.
-fn bearer_token(request: &Request) -> Result<Option<&str>, ApiError> {
+fn bearer_token(request: &Request) -> Result<Option<Cow<'_, str>>, ApiError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| errors::not_authenticated())?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token)),
-        _ if value.eq_ignore_ascii_case("bearer") => Ok(Some("")),
-        _ => Err(errors::not_authenticated()),
+    let value = value.as_bytes();
+    let (scheme, token) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &value[value.len()..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Err(errors::not_authenticated());
     }
+    Ok(Some(String::from_utf8_lossy(token)))
 }
 
 /// Authenticates the request's bearer token, if any.
@@ -48,7 +53,7 @@ async fn principal(request: &Request) -> poem::Result<Option<Principal>> {
     let app = request
         .data::<Arc<Gatehouse>>()
         .ok_or_else(ApiError::internal)?;
-    let principal = app.authenticate(token).await.map_err(ApiError::from)?;
+    let principal = app.authenticate(&token).await.map_err(ApiError::from)?;
     // Every later line of this request, audit events included, names who acted (RL-06).
     tracing::Span::current().record("principal", principal.user.id.to_string());
     Ok(Some(principal))
