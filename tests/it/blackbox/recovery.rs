@@ -12,7 +12,9 @@ use gatehouse_tests::{
     smtp::{SmtpSink, smtp_mailer_at},
 };
 use reqwest::{RequestBuilder, Response, StatusCode, header};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
 const FRONTEND: &str = "https://app.example.com";
@@ -577,4 +579,25 @@ async fn a_mail_server_without_tls_gets_nothing_when_tls_is_configured() {
         // A plain-text fallback would deliver within this first connection.
         assert_eq!(sink.next_session().await.messages, 0, "{security:?}");
     }
+}
+
+/// RT-13: the database keeps the reset token's SHA-256 digest, never the token itself.
+#[tokio::test]
+async fn the_database_holds_only_the_reset_tokens_digest() {
+    let (app, sink) = spawn_mailing(Backend::Sql, policy()).await;
+    let (user, _) = app.new_user().await;
+    let token = emailed_token(&app, &sink, &user.email).await;
+    let conn = app.sql().await.expect("a SQL backend");
+    let rows = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT token_hash FROM gatehouse_reset_token",
+        ))
+        .await
+        .expect("the reset tokens");
+    let stored: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|row| row.try_get("", "token_hash").expect("a digest"))
+        .collect();
+    assert_eq!(stored, [Sha256::digest(token.as_bytes()).to_vec()]);
 }
