@@ -31,7 +31,8 @@ impl ServedBinary {
     /// variables on top, in a fresh directory, logs to `<dir>/stdout.log`.
     pub fn start(binary: &str, extra: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("gatehouse-served-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("gatehouse-served-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch directory");
         let log = File::create(dir.join("stdout.log")).expect("log file");
         let database = format!("sqlite://{}?mode=rwc", dir.join("gatehouse.db").display());
@@ -63,10 +64,10 @@ impl ServedBinary {
         let deadline = Instant::now() + Duration::from_secs(60);
         let url = format!("{}/health/ready", self.base());
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(&url).await {
-                if r.status() == reqwest::StatusCode::OK {
-                    return;
-                }
+            if let Ok(r) = reqwest::get(&url).await
+                && r.status() == reqwest::StatusCode::OK
+            {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -89,7 +90,11 @@ impl ServedBinary {
             if let Some(status) = self.child.try_wait().expect("process status") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "gatehouse did not exit; log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "gatehouse did not exit; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
