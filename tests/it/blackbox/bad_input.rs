@@ -205,6 +205,27 @@ async fn c4_wrong_types_are_refused_and_lax_booleans_accepted(backend: Backend) 
         }))
     };
     refused(create(json!("maybe")), "bool_parsing").await;
+    let huge = r#"{"email":"c4@example.com","password":"password-123","is_active":99999999999999999999999}"#;
+    refused(
+        app.post("/api/v1/users/")
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(huge),
+        "bool_parsing",
+    )
+    .await;
+    let (status, _) = send(
+        app.post("/api/v1/items/")
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(r#"{"title":1e400}"#),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a number beyond f64"
+    );
     assert_eq!(user_count(&app).await, before, "nothing written");
     let (status, user) = send(create(json!("yes"))).await;
     assert_eq!(status, StatusCode::OK);
@@ -364,6 +385,23 @@ async fn f1_nul_and_over_long_identifiers_on_unvalidated_routes_are_not_5xx(back
             ("preview", preview),
         ],
         "NUL first, then 1 000 characters"
+    );
+    app.assert_serving().await;
+}
+
+async fn f2_bearer_tokens_with_bytes_outside_ascii_are_refused_as_tokens(backend: Backend) {
+    let app = spawn(backend).await;
+    let (status, body) = send(app.get("/api/v1/users/me").header(
+        "authorization",
+        reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+    ))
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::FORBIDDEN,
+            json!({"detail": "Could not validate credentials"})
+        )
     );
     app.assert_serving().await;
 }
@@ -703,6 +741,7 @@ on_every_backend!(
     c6_login_without_a_password_stops_before_any_verification,
     f1_nul_is_refused_in_texts_but_accepted_in_passwords,
     f1_nul_and_over_long_identifiers_on_unvalidated_routes_are_not_5xx,
+    f2_bearer_tokens_with_bytes_outside_ascii_are_refused_as_tokens,
     f2_control_and_invisible_characters_are_stored_exactly_and_escaped,
     f3_case_variants_are_one_account_and_lookalikes_another,
     f4_malformed_addresses_are_value_errors,

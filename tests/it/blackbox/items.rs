@@ -218,6 +218,20 @@ async fn update_item_by_a_stranger_is_refused_and_changes_nothing(backend: Backe
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["title"], "moderated");
     assert_eq!(body["owner_id"], item["owner_id"], "the owner stays");
+    let (_, _, other) = app.user_with_token().await;
+    let (_, other_me) = send(app.get("/api/v1/users/me").bearer_auth(&other)).await;
+    let (status, body) = send(
+        app.put(&item_path(&item))
+            .bearer_auth(&owner)
+            .json(&json!({"owner_id": other_me["id"], "description": ""})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["owner_id"], item["owner_id"],
+        "owner_id is not writable (AZ-03)"
+    );
+    assert_eq!(body["description"], "", "\"\" is stored as given");
 }
 
 async fn delete_item_is_for_its_owner_and_superusers(backend: Backend) {
@@ -279,6 +293,26 @@ async fn list_items_shows_own_items_to_users_and_all_to_superusers(backend: Back
     assert_eq!(none, json!({"data": [], "count": 2}));
 }
 
+async fn items_created_in_the_same_instant_page_consistently(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, _, token) = app.user_with_token().await;
+    for n in 0..5 {
+        app.create_item(&token, json!({"title": format!("same instant {n}")}))
+            .await;
+    }
+    let (_, all) = send(app.get(ITEMS).bearer_auth(&token)).await;
+    let mut paged = Vec::new();
+    for skip in 0..5 {
+        let (_, page) = send(
+            app.get(&format!("{ITEMS}?skip={skip}&limit=1"))
+                .bearer_auth(&token),
+        )
+        .await;
+        paged.push(page["data"][0]["title"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(titles(&all), paged, "a stable tie-breaker (id)");
+}
+
 async fn items_need_a_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for request in [
@@ -308,5 +342,6 @@ on_every_backend!(
     update_item_by_a_stranger_is_refused_and_changes_nothing,
     delete_item_is_for_its_owner_and_superusers,
     list_items_shows_own_items_to_users_and_all_to_superusers,
+    items_created_in_the_same_instant_page_consistently,
     items_need_a_token,
 );

@@ -108,6 +108,24 @@ async fn login_with_a_grant_type_other_than_password_is_a_pattern_mismatch(backe
     assert_eq!(status, StatusCode::OK);
 }
 
+async fn login_reads_forms_with_a_charset_parameter(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let body = format!(
+        "username={}&password={}",
+        app.superuser.email, app.superuser.password
+    );
+    let (status, tokens) = send(
+        app.post(LOGIN)
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
+            .body(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+}
+
 async fn login_reads_multipart_forms_too(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let form = multipart::Form::new()
@@ -245,6 +263,7 @@ on_every_backend!(
     login_failure_is_identical_for_unknown_email_and_wrong_password,
     login_with_absent_or_empty_fields_reports_one_missing_error_per_field,
     login_with_a_grant_type_other_than_password_is_a_pattern_mismatch,
+    login_reads_forms_with_a_charset_parameter,
     login_reads_multipart_forms_too,
     login_of_an_inactive_user_says_inactive_only_with_the_right_password,
     login_names_match_case_insensitively_after_trimming,

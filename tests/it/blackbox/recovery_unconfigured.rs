@@ -65,6 +65,13 @@ async fn recovery_preview_renders_html_with_a_subject_header_for_known_users(bac
         html.contains("http://localhost:5173/reset-password?token="),
         "{html}"
     );
+    let variant = app
+        .post("/api/v1/password-recovery-html-content/ADMIN@Example.COM")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(variant.status(), StatusCode::OK, "one identity (§9d)");
 }
 
 async fn recovery_preview_of_a_unicode_address_still_has_a_valid_subject_header(backend: Backend) {

@@ -34,6 +34,14 @@ async fn the_other_slash_form_redirects_absolutely_keeping_the_query(backend: Ba
         .await,
         format!("http://{host}/api/v1/utils/test-email/?email_to=a@example.com")
     );
+    assert_eq!(
+        redirect(&app, Method::GET, "/api/v1/users/me/").await,
+        format!("http://{host}/api/v1/users/me")
+    );
+    assert_eq!(
+        redirect(&app, Method::POST, "/api/v1/login/access-token/").await,
+        format!("http://{host}/api/v1/login/access-token")
+    );
     let item = uuid::Uuid::new_v4();
     assert_eq!(
         redirect(&app, Method::DELETE, &format!("/api/v1/items/{item}/")).await,

@@ -86,6 +86,14 @@ async fn item_public_and_items_public_have_their_fields_in_order(backend: Backen
     assert_eq!(keys(&page), ["data", "count"]);
     assert_eq!(keys(&page["data"][0]), ITEM_PUBLIC);
     assert_eq!(page["data"][0], item);
+    let upper = item["id"].as_str().unwrap().to_uppercase();
+    let (status, same) = send(
+        app.get(&format!("/api/v1/items/{upper}"))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same["id"], item["id"], "ids are answered lower-case");
 }
 
 async fn message_is_a_single_message_key(backend: Backend) {

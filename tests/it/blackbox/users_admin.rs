@@ -267,6 +267,22 @@ async fn update_user_to_another_users_email_is_a_conflict(backend: Backend) {
     assert_eq!(row["email"], account.email.as_str(), "row unchanged");
 }
 
+async fn update_user_to_its_own_address_in_another_case_is_fine(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let (account, id) = app.new_user().await;
+    let shouted = account.email.to_uppercase();
+    let (status, body) = send(
+        app.patch(&user_path(&id))
+            .bearer_auth(&admin)
+            .json(&json!({"email": shouted})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (local, _) = shouted.split_once('@').unwrap();
+    assert_eq!(body["email"], format!("{local}@example.com"));
+}
+
 async fn update_user_password_lets_the_user_in_with_it_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin_token().await;
@@ -332,6 +348,58 @@ async fn last_active_superuser_cannot_be_demoted_or_deactivated(backend: Backend
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(demoted["is_superuser"], false);
+}
+
+async fn an_inactive_superuser_does_not_count_for_the_last_superuser_guard(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin_token().await;
+    let (_, me) = send(app.get("/api/v1/users/me").bearer_auth(&admin)).await;
+    let dormant = app
+        .create_user(
+            &admin,
+            json!({
+                "email": "dormant@example.com",
+                "password": "dormant-pass",
+                "is_superuser": true,
+                "is_active": false,
+            }),
+        )
+        .await;
+    let (status, body) = send(
+        app.patch(&user_path(me["id"].as_str().unwrap()))
+            .bearer_auth(&admin)
+            .json(&json!({"is_superuser": false})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"detail": "The last active superuser cannot be demoted or deactivated"})
+        )
+    );
+    // Deactivating the dormant one, or another active one while we remain, is fine.
+    let (status, _) = send(
+        app.patch(&user_path(dormant["id"].as_str().unwrap()))
+            .bearer_auth(&admin)
+            .json(&json!({"is_superuser": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let deputy = app
+        .create_user(
+            &admin,
+            json!({"email": "deputy@example.com", "password": "deputy-pass", "is_superuser": true}),
+        )
+        .await;
+    let (status, body) = send(
+        app.patch(&user_path(deputy["id"].as_str().unwrap()))
+            .bearer_auth(&admin)
+            .json(&json!({"is_active": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["is_active"], false);
 }
 
 async fn deactivated_users_get_inactive_user_and_must_sign_in_again_when_back(backend: Backend) {
@@ -453,8 +521,10 @@ on_every_backend!(
     bad_user_id_is_422_on_get_but_403_on_patch_for_non_superusers,
     update_user_applies_present_keys_and_answers_404_for_unknown_ids,
     update_user_to_another_users_email_is_a_conflict,
+    update_user_to_its_own_address_in_another_case_is_fine,
     update_user_password_lets_the_user_in_with_it_only,
     last_active_superuser_cannot_be_demoted_or_deactivated,
+    an_inactive_superuser_does_not_count_for_the_last_superuser_guard,
     deactivated_users_get_inactive_user_and_must_sign_in_again_when_back,
     delete_user_cascades_and_guards_self_and_unknown_ids,
     delete_user_may_remove_another_superuser_but_not_for_non_superusers,

@@ -102,6 +102,36 @@ async fn update_me_to_ones_own_address_in_another_case_is_fine(backend: Backend)
     assert_eq!(response.status(), StatusCode::OK, "same identity (§9d)");
 }
 
+async fn update_me_moves_the_login_to_the_new_address_and_ignores_a_password(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (account, _, token) = app.user_with_token().await;
+    let (status, body) = send(app.patch(ME).bearer_auth(&token).json(&json!({
+        "email": "Moved <Moved@Example.org>",
+        "password": "sneaky-new-password",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["email"], "Moved@example.org");
+    assert_eq!(
+        app.login("moved@example.org", &account.password)
+            .await
+            .status(),
+        StatusCode::OK,
+        "the password did not change (AZ-03)"
+    );
+    assert_eq!(
+        app.login(&account.email, &account.password).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.signup(&account.email, "another-password")
+            .await
+            .status(),
+        StatusCode::OK,
+        "the old address is free"
+    );
+}
+
 async fn change_password_checks_the_current_one_then_sameness(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (account, _, token) = app.user_with_token().await;
@@ -257,6 +287,7 @@ on_every_backend!(
     update_me_applies_present_keys_only_and_ignores_privileged_fields,
     update_me_to_another_users_email_in_any_case_is_a_conflict,
     update_me_to_ones_own_address_in_another_case_is_fine,
+    update_me_moves_the_login_to_the_new_address_and_ignores_a_password,
     change_password_checks_the_current_one_then_sameness,
     change_password_validates_both_lengths_in_schema_order,
     change_password_needs_a_token,
