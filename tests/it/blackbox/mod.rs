@@ -22,6 +22,7 @@ macro_rules! on_every_backend {
 
 mod answers;
 mod bad_input;
+mod email_race;
 mod forge;
 mod golden;
 mod headers;
@@ -31,6 +32,7 @@ mod limits;
 mod login;
 mod logout;
 mod openapi;
+mod outage;
 mod private;
 mod recovery;
 mod recovery_unconfigured;
