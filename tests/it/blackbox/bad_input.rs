@@ -263,10 +263,11 @@ async fn c5_null_on_not_null_fields_is_refused_and_the_row_unchanged(backend: Ba
 }
 
 async fn c6_login_without_a_password_stops_before_any_verification(backend: Backend) {
-    // Default throttles: had these attempts reached the verifier or the throttles, the
+    // Default throttles: had these attempts reached the throttles or the verifier, the
     // account (5 failures) and the IP (20 attempts) would now be locked.
     let app = TestApp::spawn(backend).await;
     let email = app.superuser.email.clone();
+    let work = app.work.total();
     for _ in 0..12 {
         refused(
             app.post(LOGIN).form(&[("username", email.as_str())]),
@@ -289,6 +290,8 @@ async fn c6_login_without_a_password_stops_before_any_verification(backend: Back
         "string_pattern_mismatch",
     )
     .await;
+    assert_eq!(app.work.verifications(), 0, "verifier untouched");
+    assert_eq!(app.work.total(), work, "no hashing or token work either");
     assert_eq!(
         app.login(&email, &app.superuser.password).await.status(),
         StatusCode::OK
@@ -517,6 +520,7 @@ async fn f4_malformed_addresses_are_value_errors(backend: Backend) {
 async fn f5_a_one_mib_password_is_413_and_not_hashed(backend: Backend) {
     let app = spawn(backend).await;
     let before = user_count(&app).await;
+    let work = app.work.total();
     let password = "p".repeat(1024 * 1024);
     let (status, body) = send(
         app.post(SIGNUP)
@@ -536,6 +540,7 @@ async fn f5_a_one_mib_password_is_413_and_not_hashed(backend: Backend) {
     ]))
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.work.total(), work, "not hashed");
     assert_eq!(user_count(&app).await, before);
     app.assert_serving().await;
 }
