@@ -8,17 +8,18 @@
 # each message it receives as a JSON line) and a throwaway server (development, SQLite in a
 # temporary directory, a random SECRET_KEY, SMTP_HOST/SMTP_PORT at the sink with SMTP_TLS=false),
 # prints every exchange with tokens shortened, and removes everything on exit. Needs cargo, curl,
-# jq and openssl.
+# jq, openssl and python3 (to pick free ports).
 #
 # Usage: scripts/recovery-transcript.sh
-#        (PORT defaults to 18081 and SMTP_PORT to 12525; CARGO_TARGET_DIR is honoured)
+#        (PORT and SMTP_PORT default to free ports; CARGO_TARGET_DIR is honoured)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 cargo build --quiet -p gatehouse --bin gatehouse -p gatehouse-tests --bin smtp-sink
 bin=${CARGO_TARGET_DIR:-target}/debug
-port=${PORT:-18081}
-smtp_port=${SMTP_PORT:-12525}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=${PORT:-$(free_port)}
+smtp_port=${SMTP_PORT:-$(free_port)}
 base="http://127.0.0.1:$port"
 frontend="https://app.example.com"
 work=$(mktemp -d)
@@ -51,7 +52,8 @@ for _ in $(seq 100); do
     curl -fs "$base/health/ready" >/dev/null && break
     sleep 0.1
 done
-if ! curl -fs "$base/health/ready" >/dev/null; then
+# Ready, and ours: a server that could not bind has exited while another may answer there.
+if ! kill -0 "${pids[1]}" 2>/dev/null || ! curl -fs "$base/health/ready" >/dev/null; then
     echo "gatehouse did not become ready:" >&2
     cat "$work/server.log" >&2
     exit 1
