@@ -34,6 +34,7 @@ mod logout;
 mod openapi;
 mod outage;
 mod private;
+mod properties;
 mod recovery;
 mod recovery_unconfigured;
 mod replicas;
