@@ -100,6 +100,29 @@ async fn recovery_preview_of_a_unicode_address_still_has_a_valid_subject_header(
     assert!(response.text().await.unwrap().contains("<"), "an HTML body");
 }
 
+async fn recovery_preview_never_lets_an_address_break_the_subject_header(backend: Backend) {
+    // Route 23 stores any address, control characters included.
+    let app = TestApp::spawn(backend).await;
+    let (status, _) = send(app.post("/api/v1/private/users/").json(&json!({
+        "email": "evil\r\nX-Injected: 1",
+        "password": "password",
+        "full_name": "Evil",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let admin = app.admin_token().await;
+    let response = app
+        .post("/api/v1/password-recovery-html-content/evil%0D%0AX-Injected%3A%201")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("x-injected").is_none());
+    let subject = response.headers()["subject"].as_bytes();
+    assert!(!subject.iter().any(|b| b.is_ascii_control()), "{subject:?}");
+}
+
 async fn recovery_preview_of_an_unknown_address_is_404_with_a_period(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin_token().await;
@@ -142,6 +165,7 @@ on_every_backend!(
     reset_refuses_a_token_it_never_issued,
     recovery_preview_renders_html_with_a_subject_header_for_known_users,
     recovery_preview_of_a_unicode_address_still_has_a_valid_subject_header,
+    recovery_preview_never_lets_an_address_break_the_subject_header,
     recovery_preview_of_an_unknown_address_is_404_with_a_period,
     recovery_preview_is_for_superusers_only,
 );
