@@ -1,3 +1,5 @@
+//! `AccessTokens`: issuing and verifying short-lived access tokens in the configured format.
+
 use time::{Duration, OffsetDateTime};
 
 use crate::{Infra, Secret, SessionId, UserId};

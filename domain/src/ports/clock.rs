@@ -1,3 +1,5 @@
+//! `Clock`: the current time, a port so tests can move it.
+
 use time::OffsetDateTime;
 
 /// The current time; tests drive it to cross expiry and throttle windows.

@@ -1,3 +1,5 @@
+//! `PasswordHasher`: hashing and constant-time verification of passwords.
+
 use async_trait::async_trait;
 
 use crate::{Infra, Password, PasswordHash};

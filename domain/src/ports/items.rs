@@ -1,3 +1,5 @@
+//! `ItemRepository`: storage of items, with the owner condition repeated on writes.
+
 use async_trait::async_trait;
 
 use crate::{Infra, Item, ItemId, Listing, Page, UserId};

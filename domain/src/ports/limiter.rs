@@ -1,3 +1,5 @@
+//! `AttemptLimiter`: throttle counters in storage shared by every replica.
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 

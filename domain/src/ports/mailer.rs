@@ -1,3 +1,5 @@
+//! `Mailer`: handing rendered email over for delivery off the request path.
+
 use async_trait::async_trait;
 
 use crate::Email;

@@ -1,3 +1,5 @@
+//! `OpaqueTokens`: random refresh and reset tokens and the digests stored for them.
+
 use crate::{Secret, session::TokenHash};
 
 /// Opaque random tokens (refresh and reset): generation and the one-way digest stored.

@@ -1,3 +1,5 @@
+//! `Readiness`: whether the storage behind the service can serve (`/health/ready`).
+
 use async_trait::async_trait;
 
 /// Why the service is not ready.

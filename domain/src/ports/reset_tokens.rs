@@ -1,3 +1,5 @@
+//! `ResetTokenStore`: single-use password-reset tokens, stored as digests.
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 

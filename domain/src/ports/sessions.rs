@@ -1,3 +1,5 @@
+//! `SessionStore`: login sessions, refresh-token rotation and revocation.
+
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 

@@ -1,3 +1,5 @@
+//! `UserRepository`: storage of user accounts with case-insensitive email identity.
+
 use async_trait::async_trait;
 
 use crate::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId};
