@@ -1,6 +1,7 @@
 //! Who is calling: the client IP (socket peer, or the right-most untrusted
-//! `X-Forwarded-For` hop when the peer is a trusted proxy, SECURITY.md RL-03) and the
-//! user agent.
+//! `X-Forwarded-For` hop when the peer is a trusted proxy, SECURITY.md RL-03), the scheme
+//! and host the client used (`X-Forwarded-Proto`/`-Host` from a trusted proxy only) and
+//! the user agent.
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -37,6 +38,18 @@ pub fn client_ip(request: &Request, config: &HttpConfig) -> Option<IpAddr> {
             .find(|ip| !config.is_trusted_proxy(*ip))
             .unwrap_or(peer),
     )
+}
+
+/// The value our proxy put in header `name` (the right-most of a list), when the peer is a
+/// trusted proxy; `None` from anyone else, whose forwarding headers are their own words.
+pub fn forwarded<'a>(request: &'a Request, config: &HttpConfig, name: &str) -> Option<&'a str> {
+    let peer = peer_ip(request.remote_addr())?;
+    if !config.is_trusted_proxy(peer) {
+        return None;
+    }
+    let value = request.headers().get_all(name).iter().next_back()?;
+    let last = value.to_str().ok()?.rsplit(',').next()?.trim();
+    (!last.is_empty()).then_some(last)
 }
 
 fn peer_ip(addr: &RemoteAddr) -> Option<IpAddr> {

@@ -2,12 +2,14 @@
 //! declared route matching method and path handles a request; else 405 with `allow`; else
 //! a 307 to the other trailing-slash form; else 404 — all in the `{"detail"}` envelope.
 
+use std::sync::Arc;
+
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
-    http::{Method, StatusCode, header},
+    http::{Method, StatusCode, header, uri::Authority},
 };
 
-use crate::{config::HttpConfig, problem::ApiError};
+use crate::{client::forwarded, config::HttpConfig, problem::ApiError};
 
 /// One route: a method and a path template whose `{name}` segments match any segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,19 +186,35 @@ impl<E> RoutingEndpoint<E> {
     }
 }
 
-/// The absolute URL of `path` on the host the client used (CONTRACT.md §2.1 rule 3).
+/// The absolute URL of `path` on the scheme and host the client used (CONTRACT.md §2.1
+/// rule 3): behind a trusted proxy as it forwards them, else the plain `Host` (SECURITY.md
+/// RL-03). A forwarded value that is no scheme or host is ignored.
 fn absolute(request: &Request, path: &str) -> String {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+    let config = request.data::<Arc<HttpConfig>>();
+    let via_proxy = |name| config.and_then(|c| forwarded(request, c, name));
+    let scheme = via_proxy("x-forwarded-proto")
+        .filter(|s| ["http", "https"].contains(s))
+        .unwrap_or("http");
+    let is_host = |h: &&str| {
+        h.parse::<Authority>()
+            .is_ok_and(|a| a.as_str() == *h && !h.contains('@'))
+    };
+    let host = via_proxy("x-forwarded-host")
+        .filter(is_host)
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(is_host)
+        })
         .unwrap_or("localhost");
     let query = request
         .uri()
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    format!("http://{host}{path}{query}")
+    format!("{scheme}://{host}{path}{query}")
 }
 
 impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
