@@ -446,6 +446,52 @@ async fn behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client(backe
     .await;
 }
 
+/// The `location` of the trailing-slash redirect of `GET /api/v1/users?skip=0` with these
+/// forwarding headers.
+async fn redirect_location(app: &TestApp, headers: &[(&str, &str)]) -> String {
+    let mut request = app.get("/api/v1/users?skip=0");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("request");
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    response.headers()["location"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned()
+}
+
+async fn redirects_use_the_forwarded_scheme_and_host_only_from_a_trusted_proxy(backend: Backend) {
+    let forwarded = [
+        ("x-forwarded-proto", "http, https"),
+        ("x-forwarded-host", "evil.example, api.example.com"),
+    ];
+    let direct = TestApp::spawn(backend).await;
+    assert_eq!(
+        redirect_location(&direct, &forwarded).await,
+        format!("http://127.0.0.1:{}/api/v1/users/?skip=0", direct.port),
+        "a client's own forwarding headers are ignored"
+    );
+    let proxied = TestApp::spawn_with(backend, behind_proxy(Policy::default())).await;
+    assert_eq!(
+        redirect_location(&proxied, &forwarded).await,
+        "https://api.example.com/api/v1/users/?skip=0",
+        "our proxy's right-most values count"
+    );
+    assert_eq!(
+        redirect_location(
+            &proxied,
+            &[
+                ("x-forwarded-proto", "gopher"),
+                ("x-forwarded-host", "evil.example/phish?"),
+            ]
+        )
+        .await,
+        format!("http://127.0.0.1:{}/api/v1/users/?skip=0", proxied.port),
+        "values that are no scheme or host are ignored"
+    );
+}
+
 /// The client IP recorded on the session a successful `login` opens.
 async fn session_ip(app: &TestApp, login: RequestBuilder) -> String {
     let token = Answer::of(login).await;
@@ -474,6 +520,7 @@ on_every_backend!(
     refresh_allows_thirty_invalid_tokens_per_ip_per_minute,
     without_a_trusted_proxy_no_forwarding_header_changes_the_client_ip,
     behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client,
+    redirects_use_the_forwarded_scheme_and_host_only_from_a_trusted_proxy,
 );
 
 /// Two replicas on one database share every counter (issue 6 acceptance): failures counted
