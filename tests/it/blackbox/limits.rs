@@ -70,11 +70,6 @@ fn last_body(raw: &str) -> Value {
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
-async fn still_serving(app: &TestApp) {
-    let response = app.get("/health/live").send().await.expect("request");
-    assert_eq!(response.status(), StatusCode::OK, "still serving");
-}
-
 /// Sends `request` whole and returns everything answered until the server closes.
 async fn exchange(app: &TestApp, request: &[u8]) -> String {
     let mut stream = connect(app).await;
@@ -91,7 +86,7 @@ async fn a_head_never_finished_is_cut_off_after_the_read_timeout(backend: Backen
         .expect("send");
     // hyper closes without answering: a client that never finished its head reads nothing.
     assert_eq!(until_closed(&mut stream).await, "");
-    still_serving(&app).await;
+    app.assert_serving().await;
 }
 
 async fn a_head_trickled_byte_by_byte_is_cut_off_after_the_read_timeout(backend: Backend) {
@@ -141,7 +136,7 @@ async fn a_body_stalled_past_the_read_timeout_gets_408_and_the_connection_closes
         answer.contains("x-content-type-options: nosniff"),
         "{answer}"
     );
-    still_serving(&app).await;
+    app.assert_serving().await;
 }
 
 async fn a_request_over_the_request_timeout_gets_503(backend: Backend) {
@@ -173,7 +168,7 @@ async fn a_hundred_kib_header_gets_431(backend: Backend) {
     )
     .await;
     assert_eq!(statuses(&answer), [431], "{answer:?}");
-    still_serving(&app).await;
+    app.assert_serving().await;
 }
 
 async fn two_hundred_headers_get_431(backend: Backend) {
@@ -185,7 +180,7 @@ async fn two_hundred_headers_get_431(backend: Backend) {
     )
     .await;
     assert_eq!(statuses(&answer), [431], "{answer:?}");
-    still_serving(&app).await;
+    app.assert_serving().await;
 }
 
 async fn a_sixteen_kib_url_gets_414(backend: Backend) {
@@ -267,7 +262,7 @@ async fn content_length_with_chunked_cannot_smuggle_a_second_request(backend: Ba
         );
         assert_eq!(last_body(&answer)["detail"][0]["type"], "missing");
     }
-    still_serving(&app).await;
+    app.assert_serving().await;
 }
 
 on_every_backend!(
