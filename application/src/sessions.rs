@@ -120,6 +120,12 @@ impl Gatehouse {
                 return Err(RefreshError::Invalid);
             }
         };
+        // Deactivation through the API ends sessions; an account changed behind its back
+        // (a direct database edit) must not keep minting tokens either.
+        let active = self.ports.users.get(session.user_id).await?;
+        if !active.is_some_and(|user| user.is_active) {
+            return Err(RefreshError::Invalid);
+        }
         let access = self.ports.access_tokens.issue(
             AccessClaims {
                 user: session.user_id,

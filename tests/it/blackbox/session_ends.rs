@@ -119,7 +119,33 @@ async fn deleting_a_user_ends_their_sessions(backend: Backend) {
     }
 }
 
+/// Defence in depth: an account deactivated behind the API's back (a direct write that
+/// leaves its sessions alone) cannot refresh either.
+async fn an_inactive_account_cannot_refresh_even_with_a_live_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (account, id) = app.new_user().await;
+    let pair = log_in(&app, &account).await;
+    let users = &app.app.ports().users;
+    let id = gatehouse_domain::UserId::from_uuid(id.parse().expect("user id"));
+    let mut user = users.get(id).await.expect("store").expect("the user");
+    user.is_active = false;
+    users
+        .update(&user, gatehouse_domain::SessionEnd::Keep)
+        .await
+        .expect("direct deactivation");
+
+    assert_invalid_refresh(
+        app.post("/api/v1/auth/refresh")
+            .json(&json!({"refresh_token": pair.refresh}))
+            .send()
+            .await
+            .expect("refresh request"),
+    )
+    .await;
+}
+
 on_every_backend!(
+    an_inactive_account_cannot_refresh_even_with_a_live_session,
     a_password_change_ends_the_other_sessions_but_not_the_callers,
     an_admin_setting_a_password_ends_every_session_of_the_user,
     deactivation_ends_sessions_for_good,
