@@ -4,11 +4,14 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::password_hash::{self, try_generate_salt};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use async_trait::async_trait;
 use gatehouse_domain::ports::{PasswordHasher, Verification};
 use gatehouse_domain::{Infra, Password, PasswordHash as StoredPasswordHash};
 
+use crate::memory::WorkingMemory;
 use crate::params::{HashParams, HasherConfigError, PoolLimits};
 use crate::pool::BlockingPool;
 use crate::stored::{StoredHash, classify};
@@ -29,6 +32,7 @@ pub struct Argon2Hasher {
 struct Work {
     argon2: Argon2<'static>,
     params: HashParams,
+    memory: WorkingMemory,
     /// Verified in place of a missing account's hash (EN-02): same parameters, same cost.
     dummy: StoredHash,
 }
@@ -47,12 +51,13 @@ impl Argon2Hasher {
             return Err(HasherConfigError::AboveCeiling);
         }
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.to_argon2()?);
-        let dummy = argon2
-            .hash_password(b"gatehouse: no such account")
+        let memory = WorkingMemory::new(argon2.params().block_count());
+        let dummy = hash_phc(&argon2, &memory, b"gatehouse: no such account")
             .map_err(HasherConfigError::DummyHash)?;
         let work = Work {
             argon2,
             params,
+            memory,
             dummy: StoredHash::Argon2 {
                 phc: Box::new(dummy),
                 weaker: false,
@@ -81,20 +86,35 @@ impl std::fmt::Debug for Argon2Hasher {
 
 impl Work {
     fn hash(&self, password: &Password) -> Result<StoredPasswordHash, Infra> {
-        // `hash_password` draws a fresh 16-byte salt from the OS CSPRNG (PW-02).
-        let phc = self
-            .argon2
-            .hash_password(password.expose().as_bytes())
+        let phc = hash_phc(&self.argon2, &self.memory, password.expose().as_bytes())
             .map_err(Infra::unexpected)?;
         Ok(StoredPasswordHash::new(phc.to_string()))
     }
 
-    /// Whether `password` matches `stored`, through the libraries' constant-time comparisons.
+    /// What argon2's `PasswordVerifier` does, in the kept working memory: the stored hash's own
+    /// algorithm, version, costs and salt drive the computation, and the outputs are compared in
+    /// constant time (`Output`'s `PartialEq`).
+    fn verify_phc(&self, password: &[u8], phc: &PasswordHash) -> password_hash::Result<bool> {
+        let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+            return Ok(false);
+        };
+        let algorithm = Algorithm::new(phc.algorithm.as_str())?;
+        let version = phc.version.map(Version::try_from).transpose()?;
+        let params = Params::try_from(phc)?;
+        let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+        let mut buffer = [0; Output::MAX_LENGTH];
+        let output = &mut buffer[..expected.len()];
+        self.memory.with(argon2.params().block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(password, salt, output, blocks)
+        })?;
+        Ok(Output::new(output)? == *expected)
+    }
+
+    /// Whether `password` matches `stored`, through constant-time comparisons.
     fn matches(&self, password: &Password, stored: &StoredHash) -> bool {
         let password = password.expose().as_bytes();
         match stored {
-            // The stored PHC string's own algorithm, version and costs drive the computation.
-            StoredHash::Argon2 { phc, .. } => self.argon2.verify_password(password, &**phc).is_ok(),
+            StoredHash::Argon2 { phc, .. } => self.verify_phc(password, phc).unwrap_or(false),
             // Reads only the first 72 bytes (pitfall H6): accepted until the hash is upgraded.
             StoredHash::Bcrypt { modular } => bcrypt::verify(password, modular).unwrap_or(false),
         }
@@ -116,6 +136,28 @@ impl Work {
             }
         }
     }
+}
+
+/// What argon2's `PasswordHasher::hash_password` makes with `argon2` (a fresh 16-byte salt from
+/// the OS CSPRNG, PW-02; the default 32-byte output), computed in `memory`.
+fn hash_phc(
+    argon2: &Argon2<'_>,
+    memory: &WorkingMemory,
+    password: &[u8],
+) -> password_hash::Result<PasswordHash> {
+    let salt = try_generate_salt().map_err(|_| password_hash::Error::Crypto)?;
+    let mut output = [0; Params::DEFAULT_OUTPUT_LEN];
+    let params = argon2.params();
+    memory.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password, &salt, &mut output, blocks)
+    })?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params)?,
+        salt: Some(Salt::new(&salt)?),
+        hash: Some(Output::new(&output)?),
+    })
 }
 
 #[async_trait]
@@ -153,7 +195,7 @@ mod tests {
     use std::num::NonZeroUsize;
     use std::time::{Duration, Instant};
 
-    use argon2::PasswordHash;
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
 
     use super::*;
     use crate::pool::tests::occupy;
@@ -233,6 +275,46 @@ mod tests {
             assert!(stored.as_str().starts_with(prefix), "{prefix}");
             assert_eq!(verify(&hasher, "correct horse", &stored).await, MATCH);
         }
+    }
+
+    #[tokio::test]
+    async fn our_hashes_verify_with_argon2s_own_verifier() {
+        let hasher = hasher(HashParams::default());
+        let stored = hasher.hash(&password("correct horse")).await.unwrap();
+        let phc = PasswordHash::new(stored.as_str()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &phc)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horsf", &phc)
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn working_memory_is_kept_per_permit_not_per_computation() {
+        let limits = PoolLimits {
+            permits: NonZeroUsize::new(2).unwrap(),
+            max_wait: Duration::from_secs(30),
+        };
+        let hasher = Arc::new(Argon2Hasher::new(CHEAP, limits).unwrap());
+        let stored = hasher.hash(&password("correct horse")).await.unwrap();
+        let mut logins = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (hasher, stored) = (Arc::clone(&hasher), stored.clone());
+            logins.spawn(async move {
+                hasher
+                    .verify(&password("correct horse"), Some(&stored))
+                    .await
+            });
+        }
+        while let Some(login) = logins.join_next().await {
+            assert_eq!(login.unwrap().unwrap(), MATCH);
+        }
+        assert!(hasher.work.memory.idle_buffers() <= 2);
     }
 
     #[tokio::test]

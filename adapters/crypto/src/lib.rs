@@ -6,6 +6,7 @@
 //! an [`Argon2Hasher`] from [`HashParams`] and [`PoolLimits`] and hands it out as the port.
 
 mod hasher;
+mod memory;
 mod params;
 mod pool;
 mod stored;
