@@ -40,7 +40,12 @@ impl ItemsApi {
     ///
     /// One item the caller owns (any item for a superuser).
     #[oai(path = "/items/:id", method = "get", operation_id = "items-read_item")]
-    async fn read_item(&self, auth: Auth, id: Path<IdSpec>, app: App<'_>) -> ApiResult<Json<ItemPublic>> {
+    async fn read_item(
+        &self,
+        auth: Auth,
+        id: Path<IdSpec>,
+        app: App<'_>,
+    ) -> ApiResult<Json<ItemPublic>> {
         let (id,) = (item_id(&id),).collect()?;
         Ok(Json(ItemPublic::from(&app.read_item(&auth.0, id).await?)))
     }
@@ -109,7 +114,12 @@ impl ItemsApi {
         method = "delete",
         operation_id = "items-delete_item"
     )]
-    async fn delete_item(&self, auth: Auth, id: Path<IdSpec>, app: App<'_>) -> ApiResult<Json<Message>> {
+    async fn delete_item(
+        &self,
+        auth: Auth,
+        id: Path<IdSpec>,
+        app: App<'_>,
+    ) -> ApiResult<Json<Message>> {
         let (id,) = (item_id(&id),).collect()?;
         app.delete_item(&auth.0, id).await?;
         Ok(Json(Message::new("Item deleted successfully")))
