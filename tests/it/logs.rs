@@ -37,7 +37,7 @@ struct Secrets(Vec<(String, String)>);
 
 impl Secrets {
     /// A fresh value for `what`, remembered as secret.
-    fn new(&mut self, what: &str) -> String {
+    fn fresh(&mut self, what: &str) -> String {
         let value = format!("{what}-{}", Uuid::new_v4().simple());
         self.keep(what, &value);
         value
@@ -154,9 +154,9 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     let secret_key = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
     secrets.keep("SECRET_KEY", &secret_key);
     let admin_email = "root@example.com";
-    let admin_password = secrets.new("superuser password");
+    let admin_password = secrets.fresh("superuser password");
     let database = match Engine::available().contains(&Engine::Postgres) {
-        true => PasswordDatabase::create(&secrets.new("database password")).await,
+        true => PasswordDatabase::create(&secrets.fresh("database password")).await,
         false => {
             println!("note: logs: SQLite run, so no database password to look for");
             None
@@ -193,8 +193,8 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
 
     // Self-service: signup, a wrong and a right login, a profile change.
     let email = "ursula@example.com";
-    let first = secrets.new("signup password");
-    let wrong = secrets.new("wrong password");
+    let first = secrets.fresh("signup password");
+    let wrong = secrets.fresh("wrong password");
     expect(
         run.post("/api/v1/users/signup").json(&json!({
             "email": email, "password": first, "full_name": FORGED_NAME,
@@ -239,7 +239,7 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     // A password change (after a wrong current one), a token in a query string, a logout.
     let body = expect(run.login(email, &first), StatusCode::OK).await;
     let (access, refresh) = secrets.tokens("second login", &body);
-    let second = secrets.new("changed password");
+    let second = secrets.fresh("changed password");
     expect(
         run.patch("/api/v1/users/me/password")
             .bearer_auth(&access)
@@ -275,7 +275,7 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     .await;
     let reset_token = sink.next_mail().await.reset_token(FRONTEND);
     secrets.keep("reset token", &reset_token);
-    let third = secrets.new("reset password");
+    let third = secrets.fresh("reset password");
     expect(
         run.post("/api/v1/reset-password/")
             .json(&json!({ "token": reset_token, "new_password": third })),
@@ -288,7 +288,7 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     // Admin changes to another user.
     let body = expect(run.login(admin_email, &admin_password), StatusCode::OK).await;
     let (admin, _) = secrets.tokens("superuser login", &body);
-    let created_password = secrets.new("admin-created password");
+    let created_password = secrets.fresh("admin-created password");
     let victor = expect(
         run.post("/api/v1/users/")
             .bearer_auth(&admin)
@@ -297,7 +297,7 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     )
     .await;
     let victor = format!("/api/v1/users/{}", victor["id"].as_str().expect("id"));
-    let admin_set = secrets.new("admin-set password");
+    let admin_set = secrets.fresh("admin-set password");
     for change in [
         json!({ "is_active": false }),
         json!({ "password": admin_set }),

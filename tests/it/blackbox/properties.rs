@@ -408,14 +408,13 @@ impl World<'_> {
             }
             if let Some(email) = body["email"].as_str() {
                 self.emails.push(email.to_owned());
-                if op.path == "/api/v1/users/me" && op.method == Method::PATCH {
-                    if let Some(identity) = match caller {
-                        Caller::User => Some(&mut self.user),
-                        Caller::Superuser => Some(&mut self.admin),
-                        Caller::Anonymous => None,
-                    } {
-                        identity.account.email = email.to_owned();
+                let changed_own = op.path == "/api/v1/users/me" && op.method == Method::PATCH;
+                match caller {
+                    Caller::User if changed_own => email.clone_into(&mut self.user.account.email),
+                    Caller::Superuser if changed_own => {
+                        email.clone_into(&mut self.admin.account.email);
                     }
+                    _ => {}
                 }
             }
         }
