@@ -2,65 +2,14 @@
 # The session transcript of issue 5's closing note, against a real `gatehouse serve`:
 # login → refresh → refresh → the first refresh token replayed after the grace window → 401,
 # and the access token of that session now → 403 (SECURITY.md RT-03, RT-04, TOK-13).
+# REFRESH_GRACE_SECONDS=1 keeps the wait short; the server is scripts/lib/transcript.sh's.
 #
-# Starts a throwaway server (development, SQLite in a temporary directory, a random SECRET_KEY,
-# REFRESH_GRACE_SECONDS=1 so the wait is short) on 127.0.0.1:$PORT, prints every exchange with
-# tokens shortened, and removes everything on exit. Needs curl, jq and openssl.
-#
-# Usage: scripts/session-transcript.sh [path/to/gatehouse]
-#        (default target/debug/gatehouse: `cargo build -p gatehouse` first; PORT defaults to 18080)
+# Usage: scripts/session-transcript.sh   (PORT defaults to a free port; CARGO_TARGET_DIR honoured)
 set -euo pipefail
+source "$(dirname "$0")/lib/transcript.sh"
 
-bin=${1:-target/debug/gatehouse}
-port=${PORT:-18080}
-base="http://127.0.0.1:$port"
-work=$(mktemp -d)
-pid=
-
-cleanup() {
-    if [[ -n $pid ]]; then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ENVIRONMENT=development \
-    DATABASE_URL="sqlite://$work/gatehouse.db?mode=rwc" \
-    SECRET_KEY="$(openssl rand -base64 32)" \
-    REFRESH_GRACE_SECONDS=1 \
-    HOST=127.0.0.1 PORT="$port" \
-    "$bin" serve >"$work/server.log" 2>&1 &
-pid=$!
-
-# Ready within 10 s, or show why not.
-for _ in $(seq 100); do
-    curl -fs "$base/health/ready" >/dev/null && break
-    sleep 0.1
-done
-if ! curl -fs "$base/health/ready" >/dev/null; then
-    echo "gatehouse did not become ready:" >&2
-    cat "$work/server.log" >&2
-    exit 1
-fi
-
-# Tokens are long; the transcript shows their first and last 6 characters.
-shorten='walk(if type == "string" and length > 40 then .[:6] + "…" + .[-6:] else . end)'
-
-# call METHOD PATH [curl args…]: prints the request and the answer; the body lands in $work/body.
-call() {
-    local method=$1 path=$2
-    shift 2
-    echo "\$ $method $path"
-    local status
-    status=$(curl -s -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$method" "$base$path" "$@")
-    echo "< $status $(grep -i '^www-authenticate:' "$work/headers" | tr -d '\r' || true)"
-    echo "< $(jq -c "$shorten" "$work/body")"
-    echo
-}
-
-field() { jq -r ".$1" "$work/body"; }
+start_server REFRESH_GRACE_SECONDS=1
+export SHOW_HEADERS="www-authenticate"
 
 call POST /api/v1/users/signup -H 'content-type: application/json' \
     -d '{"email":"dave@example.com","password":"dave-password-1"}'
