@@ -35,10 +35,19 @@ async fn sigterm_drains_the_in_flight_request_then_exits_zero() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    stream.write_all(rest.as_bytes()).await.expect("send the rest of the body");
+    stream
+        .write_all(rest.as_bytes())
+        .await
+        .expect("send the rest of the body");
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read the response");
-    assert!(response.starts_with("HTTP/1.1 200"), "in-flight request was not served: {response}");
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("read the response");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "in-flight request was not served: {response}"
+    );
     assert!(response.contains("drain@example.com"));
 
     let status = server.wait_exit();
