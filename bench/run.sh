@@ -8,7 +8,9 @@
 # means the harness could not run.
 #
 # Environment: BENCH_DURATION (seconds per phase, default 20), BENCH_TIMING_PAIRS (requests per
-# class in the login and recovery timing comparisons, default 50), CARGO_TARGET_DIR (default
+# class in the login and recovery timing comparisons, default 50), BENCH_SET (server settings
+# to change for a comparison run, e.g. "DATABASE_MAX_CONNECTIONS=64 HASHING_CONCURRENCY=1"),
+# BENCH_RESULTS (default bench/results.json), CARGO_TARGET_DIR (default
 # ~/.cache/gatehouse-bench-target, apart from the debug builds of everyday work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,10 +48,15 @@ psql -c "CREATE DATABASE $database"
 # Dropped however the run ends; WITH (FORCE) ends connections a killed server left behind.
 trap 'psql -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
 
+settings=()
+for setting in ${BENCH_SET:-}; do settings+=(--set "$setting"); done
+
 step "benchmark: $duration s per phase, uptime: $(uptime)"
 python3 bench/harness.py \
   --binary "$CARGO_TARGET_DIR/release/gatehouse" \
   --database "$database" \
   --duration "$duration" \
   --timing-pairs "${BENCH_TIMING_PAIRS:-50}" \
-  --out "$out"
+  --results "${BENCH_RESULTS:-bench/results.json}" \
+  --out "$out" \
+  "${settings[@]}"
