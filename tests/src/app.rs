@@ -194,14 +194,7 @@ impl TestApp {
         let ports = self.app.ports();
         let stores = match &self.database_url {
             Some(url) => crate::stores::sql(url).await,
-            None => crate::stores::Stores {
-                users: ports.users.clone(),
-                items: ports.items.clone(),
-                sessions: ports.sessions.clone(),
-                reset_tokens: ports.reset_tokens.clone(),
-                limiter: ports.limiter.clone(),
-                readiness: ports.readiness.clone(),
-            },
+            None => crate::stores::Stores::of_ports(ports),
         };
         let access_tokens = match token_format {
             Some(format) => build_access_tokens(format, token_settings(self.access_ttl))

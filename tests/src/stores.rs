@@ -1,14 +1,16 @@
-//! The storage ports of one backend, bundled, so a test can pick memory or SQL.
+//! The storage ports of one backend, bundled, so a test can pick memory or SQL; the contract
+//! suite and the black-box harness both build their stores here.
 
-use std::sync::Arc;
+use std::{any::Any, sync::Arc};
 
+use gatehouse_application::Ports;
 use gatehouse_domain::ports::{
     AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionStore, UserRepository,
 };
 use gatehouse_memory::MemoryStore;
 use gatehouse_sql::{DbOptions, SqlStore};
 
-/// Every storage port of one backend.
+/// Every storage port of one backend, all over the same data.
 pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     pub items: Arc<dyn ItemRepository>,
@@ -16,19 +18,60 @@ pub struct Stores {
     pub reset_tokens: Arc<dyn ResetTokenStore>,
     pub limiter: Arc<dyn AttemptLimiter>,
     pub readiness: Arc<dyn Readiness>,
+    /// Whatever must live as long as the stores (a test database).
+    _owner: Option<Box<dyn Any + Send + Sync>>,
 }
 
-/// The memory adapters, sharing one state.
-pub fn memory(clock: Arc<dyn Clock>) -> Stores {
-    let store = MemoryStore::with_clock(clock);
-    Stores {
-        users: store.users(),
-        items: store.items(),
-        sessions: store.sessions(),
-        reset_tokens: store.reset_tokens(),
-        limiter: store.limiter(),
-        readiness: store.readiness(),
+/// Takes every port from anything with the adapters' shared accessors (`users()`, …).
+macro_rules! stores_of {
+    ($store:expr) => {{
+        let store = $store;
+        Stores {
+            users: store.users(),
+            items: store.items(),
+            sessions: store.sessions(),
+            reset_tokens: store.reset_tokens(),
+            limiter: store.limiter(),
+            readiness: store.readiness(),
+            _owner: None,
+        }
+    }};
+}
+
+impl Stores {
+    /// The memory adapter's ports over `store`.
+    pub fn of_memory(store: &MemoryStore) -> Self {
+        stores_of!(store)
     }
+
+    /// The SQL adapter's ports over `store`.
+    pub fn of_sql(store: &SqlStore) -> Self {
+        stores_of!(store)
+    }
+
+    /// The storage ports a running application uses (a replica shares them).
+    pub fn of_ports(ports: &Ports) -> Self {
+        Self {
+            users: ports.users.clone(),
+            items: ports.items.clone(),
+            sessions: ports.sessions.clone(),
+            reset_tokens: ports.reset_tokens.clone(),
+            limiter: ports.limiter.clone(),
+            readiness: ports.readiness.clone(),
+            _owner: None,
+        }
+    }
+
+    /// Keeps `owner` (e.g. the test database) alive as long as these stores.
+    pub fn owning(mut self, owner: impl Any + Send + Sync) -> Self {
+        self._owner = Some(Box::new(owner));
+        self
+    }
+}
+
+/// The memory adapters, sharing one state, stamping clock-less writes with `clock`.
+pub fn memory(clock: Arc<dyn Clock>) -> Stores {
+    Stores::of_memory(&MemoryStore::with_clock(clock))
 }
 
 /// The SQL adapter on an already migrated database, with the adapter's default pool.
@@ -41,12 +84,5 @@ pub async fn sql_with(options: &DbOptions) -> Stores {
     let store = SqlStore::connect(options)
         .await
         .expect("connecting the test database");
-    Stores {
-        users: store.users(),
-        items: store.items(),
-        sessions: store.sessions(),
-        reset_tokens: store.reset_tokens(),
-        limiter: store.limiter(),
-        readiness: store.readiness(),
-    }
+    Stores::of_sql(&store)
 }
