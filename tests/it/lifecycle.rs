@@ -1,5 +1,6 @@
 //! The process lifecycle of issue 2: SIGTERM stops accepting, lets the in-flight request
-//! finish, then the process exits 0.
+//! finish, then the process exits 0; and a request whose answer is abandoned (timeout,
+//! client gone) still runs its use case to the end instead of being cancelled half-way.
 
 use std::time::{Duration, Instant};
 
@@ -52,4 +53,53 @@ async fn sigterm_drains_the_in_flight_request_then_exits_zero() {
 
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0), "log:\n{}", server.log());
+}
+
+/// Signs up `email` through the real HTTP stack and returns the status.
+async fn signup_status(base: &str, email: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/users/signup"))
+        .json(&serde_json::json!({"email": email, "password": "correct horse battery"}))
+        .send()
+        .await
+        .expect("signup request")
+        .status()
+}
+
+#[tokio::test]
+async fn a_request_past_its_timeout_still_completes_its_use_case() {
+    // Hashing at the cost ceiling takes seconds; the request timeout is one second.
+    let server = ServedBinary::start(
+        BINARY,
+        &[
+            ("REQUEST_TIMEOUT_SECONDS", "1"),
+            ("ARGON2_MEMORY_KIB", "262144"),
+            ("ARGON2_ITERATIONS", "10"),
+            // The polling below must not run into the signup throttle.
+            ("SIGNUP_MAX_PER_IP", "1000"),
+        ],
+    );
+    server.wait_ready().await;
+    let base = server.base();
+
+    assert_eq!(
+        signup_status(&base, "late@example.com").await,
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        "the first signup outlives the timeout; log:\n{}",
+        server.log()
+    );
+    // A repeat is refused before any hashing once the first signup's insert happened; if the
+    // timeout had cancelled it, no account would ever appear and repeats would time out too.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = signup_status(&base, "late@example.com").await;
+        if status == reqwest::StatusCode::BAD_REQUEST {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned signup never completed (last {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
