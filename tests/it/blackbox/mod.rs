@@ -33,6 +33,7 @@ mod login;
 mod logout;
 mod openapi;
 mod outage;
+mod password_upgrade;
 mod private;
 mod properties;
 mod recovery;
