@@ -1,13 +1,13 @@
 //! Multi-row writes are all or nothing: a trigger created by the test makes the last write
 //! of a port method fail, and everything the method wrote before it must be gone again.
 
-use gatehouse_domain::ports::{Redemption, Rotation, RotationOutcome};
-use gatehouse_domain::{Infra, PasswordHash};
+use gatehouse_domain::Infra;
+use gatehouse_domain::ports::{Redemption, RotationOutcome};
 use gatehouse_tests::db::{Engine, TestDatabase};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::Duration;
 
-use super::{T0, count_rows, item, session, token, user};
+use super::{SignedIn, T0, count_rows, issue_reset, item, new_password_hash, rotation, signed_in};
 
 /// Makes every `event` (`DELETE`, `UPDATE`) on `table` fail until [`heal`] is called.
 async fn inject_failure(conn: &DatabaseConnection, engine: Engine, table: &str, event: &str) {
@@ -26,11 +26,7 @@ async fn inject_failure(conn: &DatabaseConnection, engine: Engine, table: &str, 
             ),
         ],
     };
-    for sql in statements {
-        conn.execute_unprepared(&sql)
-            .await
-            .expect("inject the failure");
-    }
+    execute_all(conn, statements, "inject the failure").await;
 }
 
 /// Removes the trigger of [`inject_failure`].
@@ -42,10 +38,13 @@ async fn heal(conn: &DatabaseConnection, engine: Engine, table: &str) {
             "DROP FUNCTION injected_failure()".to_owned(),
         ],
     };
+    execute_all(conn, statements, "heal the failure").await;
+}
+
+/// Runs `statements` in order; `purpose` names them when one fails.
+async fn execute_all(conn: &DatabaseConnection, statements: Vec<String>, purpose: &str) {
     for sql in statements {
-        conn.execute_unprepared(&sql)
-            .await
-            .expect("heal the failure");
+        conn.execute_unprepared(&sql).await.expect(purpose);
     }
 }
 
@@ -54,22 +53,15 @@ async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let owner = user("owner@example.com");
-        store.users().insert(&owner).await.expect("user");
+        let SignedIn {
+            user: owner,
+            refresh: first,
+            ..
+        } = signed_in(&store, "owner@example.com").await;
         let thing = item(owner.id, Some(T0));
         store.items().insert(&thing).await.expect("item");
-        let first = token();
-        store
-            .sessions()
-            .create(&session(owner.id), &first)
-            .await
-            .expect("session");
-        let reset = token();
-        store
-            .reset_tokens()
-            .issue(owner.id, &reset, T0 + Duration::hours(1))
-            .await
-            .expect("reset token");
+        let reset = issue_reset(&store, owner.id).await;
+        let session_of = || async { store.sessions().find_by_token(&first).await.expect("find") };
         let conn = db.connection().await;
         inject_failure(&conn, engine, "user", "DELETE").await;
 
@@ -77,14 +69,7 @@ async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
         assert!(matches!(err, Infra::Unexpected(_)), "{engine:?}: {err:?}");
         assert!(store.users().get(owner.id).await.expect("get").is_some());
         assert!(store.items().get(thing.id).await.expect("get").is_some());
-        assert!(
-            store
-                .sessions()
-                .find_by_token(&first)
-                .await
-                .expect("find")
-                .is_some()
-        );
+        assert!(session_of().await.is_some());
         assert_eq!(count_rows(&conn, "gatehouse_refresh_token", None).await, 1);
         assert_eq!(
             store.reset_tokens().check(&reset, T0).await.expect("check"),
@@ -94,14 +79,7 @@ async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
         heal(&conn, engine, "user").await;
         assert!(store.users().delete(owner.id).await.expect("delete"));
         assert!(store.items().get(thing.id).await.expect("get").is_none());
-        assert!(
-            store
-                .sessions()
-                .find_by_token(&first)
-                .await
-                .expect("find")
-                .is_none()
-        );
+        assert!(session_of().await.is_none());
         for table in [
             "gatehouse_refresh_token",
             "gatehouse_session",
@@ -121,23 +99,12 @@ async fn a_reset_failing_while_ending_sessions_keeps_the_password_and_the_token(
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let owner = user("reset@example.com");
-        store.users().insert(&owner).await.expect("user");
-        store
-            .sessions()
-            .create(&session(owner.id), &token())
-            .await
-            .expect("session");
-        let reset = token();
-        store
-            .reset_tokens()
-            .issue(owner.id, &reset, T0 + Duration::hours(1))
-            .await
-            .expect("reset token");
+        let owner = signed_in(&store, "reset@example.com").await.user;
+        let reset = issue_reset(&store, owner.id).await;
         let conn = db.connection().await;
         inject_failure(&conn, engine, "gatehouse_session", "UPDATE").await;
 
-        let new_hash = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3");
+        let new_hash = new_password_hash();
         store
             .reset_tokens()
             .redeem(&reset, &new_hash, T0)
@@ -172,23 +139,10 @@ async fn a_rotation_failing_at_its_last_write_stores_no_child() {
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let owner = user("rotate@example.com");
-        store.users().insert(&owner).await.expect("user");
-        let first = token();
-        store
-            .sessions()
-            .create(&session(owner.id), &first)
-            .await
-            .expect("session");
+        let first = signed_in(&store, "rotate@example.com").await.refresh;
         let conn = db.connection().await;
         inject_failure(&conn, engine, "gatehouse_session", "UPDATE").await;
-        let rotation = Rotation {
-            presented: first,
-            successor: token(),
-            now: T0 + Duration::minutes(1),
-            grace: Duration::seconds(10),
-            idle_timeout: Duration::days(7),
-        };
+        let rotation = rotation(first, Duration::seconds(10));
 
         store
             .sessions()

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use gatehouse_domain::ports::{Rotation, RotationOutcome, UserWriteError};
+use gatehouse_domain::ports::{RotationOutcome, UserWriteError};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule};
 use gatehouse_domain::{Infra, Page, SessionEnd, User};
 use gatehouse_tests::db::{Engine, TestDatabase};
@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use time::Duration;
 use tokio::task::JoinSet;
 
-use super::{T0, count_rows, session, token, user};
+use super::{SignedIn, T0, count_rows, rotation, signed_in, user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_fifty_concurrent_signups_differing_in_case_exactly_one_wins() {
@@ -44,21 +44,8 @@ async fn of_twenty_concurrent_rotations_of_one_token_exactly_one_rotates() {
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let owner = user("rotations@example.com");
-        store.users().insert(&owner).await.expect("user");
-        let first = token();
-        store
-            .sessions()
-            .create(&session(owner.id), &first)
-            .await
-            .expect("session");
-        let rotation = Arc::new(Rotation {
-            presented: first,
-            successor: token(),
-            now: T0 + Duration::minutes(1),
-            grace: Duration::ZERO,
-            idle_timeout: Duration::days(7),
-        });
+        let first = signed_in(&store, "rotations@example.com").await.refresh;
+        let rotation = Arc::new(rotation(first, Duration::ZERO));
         let mut rotations = JoinSet::new();
         for _ in 0..20 {
             let (sessions, rotation) = (store.sessions(), rotation.clone());
@@ -150,15 +137,11 @@ async fn a_rotation_behind_a_held_session_lock_gives_up_as_unavailable() {
         return;
     };
     let store = db.store().await;
-    let owner = user("locked@example.com");
-    store.users().insert(&owner).await.expect("user");
-    let opened = session(owner.id);
-    let first = token();
-    store
-        .sessions()
-        .create(&opened, &first)
-        .await
-        .expect("session");
+    let SignedIn {
+        session: opened,
+        refresh: first,
+        ..
+    } = signed_in(&store, "locked@example.com").await;
     let conn = db.connection().await;
     let holder = conn.begin().await.expect("begin");
     holder
@@ -169,13 +152,7 @@ async fn a_rotation_behind_a_held_session_lock_gives_up_as_unavailable() {
         ))
         .await
         .expect("lock the session row");
-    let rotation = Rotation {
-        presented: first,
-        successor: token(),
-        now: T0 + Duration::minutes(1),
-        grace: Duration::seconds(10),
-        idle_timeout: Duration::days(7),
-    };
+    let rotation = rotation(first, Duration::seconds(10));
 
     let started = Instant::now();
     let err = store

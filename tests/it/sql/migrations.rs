@@ -65,6 +65,28 @@ async fn tables(conn: &DatabaseConnection) -> Vec<String> {
         .collect()
 }
 
+/// Inserts a user row as the template wrote them: its columns only, no email key.
+async fn insert_template_user(conn: &DatabaseConnection, email: &str) {
+    let insert = Query::insert()
+        .into_table("user")
+        .columns([
+            "email",
+            "is_active",
+            "is_superuser",
+            "hashed_password",
+            "id",
+        ])
+        .values_panic([
+            email.into(),
+            true.into(),
+            false.into(),
+            "$2b$12$hash".into(),
+            Uuid::new_v4().into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await.expect("a template-written row");
+}
+
 #[tokio::test]
 async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
     for engine in Engine::available() {
@@ -252,24 +274,7 @@ async fn case_variant_duplicates_stop_the_auth_migration_with_a_count_and_no_cha
         migrations.up(Some(1)).await.expect("template schema");
         let conn = db.connection().await;
         for email in ["Alice@Example.com", " alice@example.com", "bob@example.com"] {
-            let insert = Query::insert()
-                .into_table("user")
-                .columns([
-                    "email",
-                    "is_active",
-                    "is_superuser",
-                    "hashed_password",
-                    "id",
-                ])
-                .values_panic([
-                    email.into(),
-                    true.into(),
-                    false.into(),
-                    "$2b$12$hash".into(),
-                    Uuid::new_v4().into(),
-                ])
-                .to_owned();
-            conn.execute(&insert).await.expect("a template-written row");
+            insert_template_user(&conn, email).await;
         }
 
         let err = migrations.up(None).await.expect_err("refused");
@@ -346,24 +351,7 @@ async fn a_template_database_at_its_alembic_head_is_taken_over_as_the_baseline()
         migrations.up(Some(1)).await.expect("the template's tables");
         let conn = db.connection().await;
         as_if_created_by_alembic(&conn, "fe56fa70289e").await;
-        let template_user = Query::insert()
-            .into_table("user")
-            .columns([
-                "email",
-                "is_active",
-                "is_superuser",
-                "hashed_password",
-                "id",
-            ])
-            .values_panic([
-                "Alice@Example.com".into(),
-                true.into(),
-                false.into(),
-                "$2b$12$hash".into(),
-                Uuid::new_v4().into(),
-            ])
-            .to_owned();
-        conn.execute(&template_user).await.expect("a template row");
+        insert_template_user(&conn, "Alice@Example.com").await;
 
         migrations.up(None).await.expect("take over and migrate");
         assert_eq!(migrations.pending().await.expect("pending"), 0);

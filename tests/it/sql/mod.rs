@@ -11,10 +11,12 @@ mod migrations;
 mod roles;
 mod storage;
 
+use gatehouse_domain::ports::Rotation;
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{
     Email, Item, ItemId, ItemTitle, PasswordHash, Session, SessionId, User, UserId,
 };
+use gatehouse_sql::SqlStore;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::macros::datetime;
@@ -61,6 +63,59 @@ fn session(user: UserId) -> Session {
         user_agent: Some("sql-test/1.0".to_owned()),
         ip: Some("203.0.113.9".to_owned()),
     }
+}
+
+/// A user stored with one live session: where the session, rotation and reset tests start.
+struct SignedIn {
+    user: User,
+    session: Session,
+    /// The hash of the session's refresh token.
+    refresh: TokenHash,
+}
+
+/// Stores the user of `email` and opens one [`session`] for them with a fresh token.
+async fn signed_in(store: &SqlStore, email: &str) -> SignedIn {
+    let user = user(email);
+    store.users().insert(&user).await.expect("user");
+    let (session, refresh) = (session(user.id), token());
+    store
+        .sessions()
+        .create(&session, &refresh)
+        .await
+        .expect("session");
+    SignedIn {
+        user,
+        session,
+        refresh,
+    }
+}
+
+/// A rotation of `presented` to a fresh successor one minute after `T0`, treating repeats
+/// within `grace` as benign.
+fn rotation(presented: TokenHash, grace: Duration) -> Rotation {
+    Rotation {
+        presented,
+        successor: token(),
+        now: T0 + Duration::minutes(1),
+        grace,
+        idle_timeout: Duration::days(7),
+    }
+}
+
+/// Issues a reset token for `user` that expires an hour after `T0`; returns its hash.
+async fn issue_reset(store: &SqlStore, user: UserId) -> TokenHash {
+    let reset = token();
+    store
+        .reset_tokens()
+        .issue(user, &reset, T0 + Duration::hours(1))
+        .await
+        .expect("reset token");
+    reset
+}
+
+/// A password hash other than [`user`]'s, for password changes and resets.
+fn new_password_hash() -> PasswordHash {
+    PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3")
 }
 
 /// A fresh random token hash.

@@ -5,12 +5,14 @@
 use gatehouse_domain::ports::{EndScope, Redemption, Rotation, RotationOutcome, UserWriteError};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use gatehouse_domain::{
-    Email, EmailKey, EndReason, Infra, Page, PasswordHash, SessionEnd, SessionId, User, UserId,
+    Email, EmailKey, EndReason, Infra, Page, SessionEnd, SessionId, User, UserId,
 };
 use gatehouse_tests::db::{Engine, TestDatabase};
 use time::Duration;
 
-use super::{T0, item, session, token, user};
+use super::{
+    SignedIn, T0, issue_reset, item, new_password_hash, rotation, session, signed_in, token, user,
+};
 
 #[tokio::test]
 async fn timestamps_read_back_as_written_to_the_microsecond() {
@@ -161,14 +163,9 @@ async fn user_updates_are_guarded_and_carry_their_side_effects() {
             .create(&other, &other_token)
             .await
             .expect("other");
-        let reset = token();
-        store
-            .reset_tokens()
-            .issue(alice.id, &reset, T0 + Duration::hours(1))
-            .await
-            .expect("reset");
+        let reset = issue_reset(&store, alice.id).await;
         let changed = User {
-            hashed_password: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3"),
+            hashed_password: new_password_hash(),
             ..alice.clone()
         };
         users
@@ -205,14 +202,7 @@ async fn a_token_repeated_within_the_grace_is_benign_and_later_reuse_revokes_for
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let owner = user("family@example.com");
-        store.users().insert(&owner).await.expect("user");
-        let r0 = token();
-        store
-            .sessions()
-            .create(&session(owner.id), &r0)
-            .await
-            .expect("session");
+        let r0 = signed_in(&store, "family@example.com").await.refresh;
         let r1 = token();
         let rotate = |now| Rotation {
             presented: r0,
@@ -256,11 +246,8 @@ async fn a_token_repeated_within_the_grace_is_benign_and_later_reuse_revokes_for
             .expect("session");
         assert_eq!(revoked.revoked_reason, Some(EndReason::ReuseDetected));
         let child = Rotation {
-            presented: r1,
-            successor: token(),
             now: rotated_at + Duration::seconds(21),
-            grace: Duration::seconds(10),
-            idle_timeout: Duration::days(7),
+            ..rotation(r1, Duration::seconds(10))
         };
         assert_eq!(
             store.sessions().rotate(&child).await.expect("rotate"),
@@ -274,16 +261,13 @@ async fn the_principal_lookup_joins_only_the_users_own_session() {
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let alice = user("alice@example.com");
+        let SignedIn {
+            user: alice,
+            session: hers,
+            ..
+        } = signed_in(&store, "alice@example.com").await;
         let bob = user("bob@example.com");
-        store.users().insert(&alice).await.expect("alice");
         store.users().insert(&bob).await.expect("bob");
-        let hers = session(alice.id);
-        store
-            .sessions()
-            .create(&hers, &token())
-            .await
-            .expect("session");
         let sessions = store.sessions();
 
         assert_eq!(
@@ -330,13 +314,7 @@ async fn reset_tokens_are_single_use_superseded_and_expiring() {
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
-        let owner = user("reset@example.com");
-        store.users().insert(&owner).await.expect("user");
-        store
-            .sessions()
-            .create(&session(owner.id), &token())
-            .await
-            .expect("session");
+        let owner = signed_in(&store, "reset@example.com").await.user;
         let resets = store.reset_tokens();
         let expires = T0 + Duration::hours(1);
         let older = token();
@@ -358,7 +336,7 @@ async fn reset_tokens_are_single_use_superseded_and_expiring() {
             resets.check(&newer, expires).await.expect("check"),
             Redemption::Invalid
         );
-        let hash = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3");
+        let hash = new_password_hash();
         assert_eq!(
             resets.redeem(&newer, &hash, T0).await.expect("redeem"),
             Redemption::Done(owner.id),
