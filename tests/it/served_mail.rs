@@ -11,24 +11,24 @@ use serde_json::json;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse-for-tests");
 
-#[tokio::test]
-async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() {
-    let sink = SmtpSink::start().await;
+/// `gatehouse serve` sending mail to `sink` as `noreply@example.com`, with the `extra`
+/// variables, once it is ready.
+async fn serve_mailing_to(sink: &SmtpSink, extra: &[(&str, &str)]) -> ServedBinary {
     let smtp_port = sink.port().to_string();
-    let server = ServedBinary::start(
-        BINARY,
-        &[
-            ("FRONTEND_HOST", "https://app.example.com/"),
-            ("PROJECT_NAME", "Acme Portal"),
-            ("SMTP_HOST", "127.0.0.1"),
-            ("SMTP_PORT", &smtp_port),
-            ("SMTP_TLS", "false"),
-            ("EMAILS_FROM_EMAIL", "noreply@example.com"),
-            ("EMAILS_FROM_NAME", "Acme Mailer"),
-        ],
-    );
+    let mut vars = vec![
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", smtp_port.as_str()),
+        ("SMTP_TLS", "false"),
+        ("EMAILS_FROM_EMAIL", "noreply@example.com"),
+    ];
+    vars.extend_from_slice(extra);
+    let server = ServedBinary::start(BINARY, &vars);
     server.wait_ready().await;
-    let (base, client) = (server.base(), Client::new());
+    server
+}
+
+/// Signs up `dave@example.com`, the user whose password the mail tests recover.
+async fn sign_up_dave(client: &Client, base: &str) {
     let (status, _) = send(
         client
             .post(format!("{base}/api/v1/users/signup"))
@@ -36,6 +36,22 @@ async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() 
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() {
+    let sink = SmtpSink::start().await;
+    let server = serve_mailing_to(
+        &sink,
+        &[
+            ("FRONTEND_HOST", "https://app.example.com/"),
+            ("PROJECT_NAME", "Acme Portal"),
+            ("EMAILS_FROM_NAME", "Acme Mailer"),
+        ],
+    )
+    .await;
+    let (base, client) = (server.base(), Client::new());
+    sign_up_dave(&client, &base).await;
 
     let (status, _) = send(
         client
@@ -74,25 +90,9 @@ async fn recovery_mail_takes_its_sender_link_and_subject_from_the_environment() 
 #[tokio::test]
 async fn sigterm_lets_the_mail_in_flight_out_before_the_process_exits() {
     let sink = SmtpSink::start_holding().await;
-    let smtp_port = sink.port().to_string();
-    let mut server = ServedBinary::start(
-        BINARY,
-        &[
-            ("SMTP_HOST", "127.0.0.1"),
-            ("SMTP_PORT", &smtp_port),
-            ("SMTP_TLS", "false"),
-            ("EMAILS_FROM_EMAIL", "noreply@example.com"),
-        ],
-    );
-    server.wait_ready().await;
+    let mut server = serve_mailing_to(&sink, &[]).await;
     let (base, client) = (server.base(), Client::new());
-    let (status, _) = send(
-        client
-            .post(format!("{base}/api/v1/users/signup"))
-            .json(&json!({"email": "dave@example.com", "password": "dave-password-1"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    sign_up_dave(&client, &base).await;
     let (status, _) =
         send(client.post(format!("{base}/api/v1/password-recovery/dave@example.com"))).await;
     assert_eq!(status, StatusCode::OK);
