@@ -10,6 +10,26 @@ use tracing::{info, warn};
 
 use crate::{Client, Gatehouse, Principal, TokenPair, throttling::Throttled};
 
+/// Logs the audit event `$event` (RL-06) about a refresh of `$session` by `$client` at
+/// `$level` (`info` or `warn`), any extra fields right after the name: one list of fields for
+/// every event that names a session, so none of them can drop one.
+macro_rules! session_event {
+    (
+        $level:ident, $event:literal, $session:expr, $client:expr, $outcome:literal
+        $(, $field:ident = $value:expr)* $(,)?
+    ) => {
+        $level!(
+            event = $event,
+            $($field = $value,)*
+            user_id = %$session.user_id,
+            session_id = %$session.id,
+            ip = $client.ip.as_deref(),
+            user_agent = $client.user_agent.as_deref(),
+            outcome = $outcome
+        )
+    };
+}
+
 /// Why a refresh failed; every refusal is the same 401 to the client (D6).
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -86,25 +106,23 @@ impl Gatehouse {
         let session = match outcome {
             RotationOutcome::Rotated(session) => session,
             RotationOutcome::Repeated(session) => {
-                info!(
-                    event = "refresh_reuse_benign",
-                    user_id = %session.user_id,
-                    session_id = %session.id,
-                    ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref(),
-                    outcome = "same_successor"
+                session_event!(
+                    info,
+                    "refresh_reuse_benign",
+                    session,
+                    client,
+                    "same_successor"
                 );
                 session
             }
             RotationOutcome::ReuseDetected(session) => {
-                warn!(
-                    event = "refresh_reuse_detected",
-                    severity = "high",
-                    user_id = %session.user_id,
-                    session_id = %session.id,
-                    ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref(),
-                    outcome = "session_revoked"
+                session_event!(
+                    warn,
+                    "refresh_reuse_detected",
+                    session,
+                    client,
+                    "session_revoked",
+                    severity = "high"
                 );
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 return Err(RefreshError::Invalid);
@@ -133,14 +151,7 @@ impl Gatehouse {
             },
             now,
         )?;
-        info!(
-            event = "refresh",
-            user_id = %session.user_id,
-            session_id = %session.id,
-            ip = client.ip.as_deref(),
-            user_agent = client.user_agent.as_deref(),
-            outcome = "rotated"
-        );
+        session_event!(info, "refresh", session, client, "rotated");
         Ok(TokenPair {
             access,
             refresh: successor,
