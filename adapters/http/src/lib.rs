@@ -33,6 +33,7 @@ pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static>
     built
         .endpoint
         .with(routing::Routing::new(routes))
+        .with(middleware::Detach)
         .with(middleware::BodyLimit::new(
             config.max_body_bytes,
             config.read_timeout,

@@ -3,10 +3,7 @@
 //! and the security headers of CONTRACT.md §9i / SECURITY.md HDR-01 are set. URLs longer
 //! than [`MAX_URI_BYTES`] are refused first with 414 (SECURITY.md §5 B4).
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use poem::{
     Endpoint, FromRequest, IntoResponse, Middleware, Request, Response,
@@ -41,12 +38,12 @@ impl Envelope {
     }
 }
 
-impl<E: Endpoint + 'static> Middleware<E> for Envelope {
+impl<E: Endpoint> Middleware<E> for Envelope {
     type Output = EnvelopeEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
         EnvelopeEndpoint {
-            inner: Arc::new(ep),
+            inner: ep,
             request_timeout: self.request_timeout,
         }
     }
@@ -54,7 +51,7 @@ impl<E: Endpoint + 'static> Middleware<E> for Envelope {
 
 /// See [`Envelope`].
 pub struct EnvelopeEndpoint<E> {
-    inner: Arc<E>,
+    inner: E,
     request_timeout: Duration,
 }
 
@@ -112,7 +109,7 @@ fn secure(response: &mut Response, path: &str, request_id: &str) {
     response.headers_mut().remove(header::SERVER);
 }
 
-impl<E: Endpoint + 'static> Endpoint for EnvelopeEndpoint<E> {
+impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, request: Request) -> poem::Result<Response> {
@@ -143,24 +140,12 @@ impl<E: Endpoint + 'static> Endpoint for EnvelopeEndpoint<E> {
             if too_long {
                 return ApiError::reason(StatusCode::URI_TOO_LONG).into_response();
             }
-            // The handler runs in its own task, so neither a client that hangs up nor the
-            // timeout below cancels a use case half-way: a cancelled sqlx 0.9.0 transaction
-            // can stay open holding its row locks (sqlx#4393), stalling every later request
-            // on those rows. The answer may be abandoned; the work completes or rolls back.
-            let inner = Arc::clone(&self.inner);
-            let task = tokio::spawn(
-                async move { inner.call(request).await.map(IntoResponse::into_response) }
-                    .in_current_span(),
-            );
-            match tokio::time::timeout(self.request_timeout, task).await {
-                Ok(Ok(Ok(response))) => response,
-                Ok(Ok(Err(err))) => error_response(err),
-                Ok(Err(failed)) => {
-                    tracing::error!(error = %failed, "request task failed");
-                    ApiError::internal().into_response()
-                }
+            match tokio::time::timeout(self.request_timeout, self.inner.call(request)).await {
+                Ok(Ok(output)) => output.into_response(),
+                Ok(Err(err)) => error_response(err),
                 Err(_) => {
-                    tracing::warn!("request timed out; it completes in the background");
+                    // The handler's own work goes on (see `Detach`); only the answer is given up.
+                    tracing::warn!("request timed out");
                     ApiError::unavailable().into_response()
                 }
             }
