@@ -48,6 +48,22 @@ impl ThrottleRule {
             retry_after: (self.window_end(window_start) - now).max(Duration::SECOND),
         }
     }
+
+    /// The verdict for one more event at `now` in the stored window that started at
+    /// `window_start` and holds `events`, without counting it (`AttemptLimiter::check`): a
+    /// window that has ended locks nothing, a full one locks until it ends. Both limiter
+    /// adapters decide with this one rule.
+    pub fn verdict_for_next(
+        &self,
+        window_start: OffsetDateTime,
+        events: u64,
+        now: OffsetDateTime,
+    ) -> Verdict {
+        if now >= self.window_end(window_start) {
+            return Verdict::Allowed;
+        }
+        self.verdict(window_start, events.saturating_add(1), now)
+    }
 }
 
 /// The limiter's verdict.
@@ -92,6 +108,28 @@ mod tests {
                 retry_after: Duration::SECOND
             },
             "never less than one second"
+        );
+    }
+
+    #[test]
+    fn a_full_window_locks_the_next_event_until_it_ends() {
+        let rule = ThrottleRule {
+            limit: 2,
+            window: Duration::minutes(1),
+        };
+        let start = datetime!(2026-01-01 00:00 UTC);
+        let half = start + Duration::seconds(30);
+        assert_eq!(rule.verdict_for_next(start, 1, half), Verdict::Allowed);
+        assert_eq!(
+            rule.verdict_for_next(start, 2, half),
+            Verdict::Throttled {
+                retry_after: Duration::seconds(30)
+            }
+        );
+        assert_eq!(
+            rule.verdict_for_next(start, 2, start + Duration::minutes(1)),
+            Verdict::Allowed,
+            "an ended window locks nothing"
         );
     }
 }

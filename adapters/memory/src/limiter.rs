@@ -39,11 +39,9 @@ impl AttemptLimiter for MemoryLimiter {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra> {
         let state = self.0.lock()?;
-        Ok(match state.windows.get(key) {
-            // Locked once the window is full: the next event would be past the limit.
-            Some(w) if now < w.ends_at(rule) => w.verdict(rule, w.events.saturating_add(1), now),
-            _ => Verdict::Allowed,
-        })
+        Ok(state.windows.get(key).map_or(Verdict::Allowed, |w| {
+            rule.verdict_for_next(w.started_at, u64::from(w.events), now)
+        }))
     }
 
     async fn hit(

@@ -41,14 +41,9 @@ fn stored(key: &ThrottleKey) -> Cow<'_, str> {
     )
 }
 
-/// The verdict for a window that started at `window_start` and holds `events` events.
-fn verdict(
-    window_start: OffsetDateTime,
-    events: i64,
-    rule: &ThrottleRule,
-    now: OffsetDateTime,
-) -> Verdict {
-    rule.verdict(window_start, events.try_into().unwrap_or(0), now)
+/// The events a stored window holds; the column is signed, a count never negative.
+fn events(count: i32) -> u64 {
+    count.try_into().unwrap_or(0)
 }
 
 #[async_trait]
@@ -64,16 +59,9 @@ impl AttemptLimiter for SqlLimiter {
             .one(&self.0.conn)
             .await
             .map_err(infra)?;
-        Ok(match window {
-            // Locked once the window is full: the next event would be past the limit.
-            Some(w) if now < w.window_start + rule.window => verdict(
-                w.window_start,
-                i64::from(w.count).saturating_add(1),
-                rule,
-                now,
-            ),
-            _ => Verdict::Allowed,
-        })
+        Ok(window.map_or(Verdict::Allowed, |w| {
+            rule.verdict_for_next(w.window_start, events(w.count), now)
+        }))
     }
 
     async fn hit(
@@ -130,12 +118,7 @@ impl AttemptLimiter for SqlLimiter {
             })
             .and_then(|row| throttle::Model::from_query_result(&row, ""))
             .map_err(infra)?;
-        Ok(verdict(
-            window.window_start,
-            i64::from(window.count),
-            rule,
-            now,
-        ))
+        Ok(rule.verdict(window.window_start, events(window.count), now))
     }
 
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {
