@@ -434,17 +434,8 @@ impl<'a> Fields<'a> {
 /// Maps a domain text rule to pydantic's error.
 pub fn text_error(loc: &[Value], input: &str, e: TextError) -> Value {
     match e {
-        TextError::TooShort { min } => length_error(
-            loc,
-            input,
-            "string_too_short",
-            "at least",
-            "min_length",
-            min,
-        ),
-        TextError::TooLong { max } => {
-            length_error(loc, input, "string_too_long", "at most", "max_length", max)
-        }
+        TextError::TooShort { min } => too_short(loc, input, min),
+        TextError::TooLong { max } => too_long(loc, input, max),
         TextError::ContainsNul => error(
             "value_error",
             loc,
@@ -458,18 +449,26 @@ pub fn text_error(loc: &[Value], input: &str, e: TextError) -> Value {
 /// Maps the password length rule to pydantic's error.
 pub fn password_error(loc: &[Value], input: &str, e: PasswordError) -> Value {
     match e {
-        PasswordError::TooShort { min } => length_error(
-            loc,
-            input,
-            "string_too_short",
-            "at least",
-            "min_length",
-            min,
-        ),
-        PasswordError::TooLong { max } => {
-            length_error(loc, input, "string_too_long", "at most", "max_length", max)
-        }
+        PasswordError::TooShort { min } => too_short(loc, input, min),
+        PasswordError::TooLong { max } => too_long(loc, input, max),
     }
+}
+
+/// pydantic's `string_too_short` for a text under `min` characters.
+fn too_short(loc: &[Value], input: &str, min: usize) -> Value {
+    length_error(
+        loc,
+        input,
+        "string_too_short",
+        "at least",
+        "min_length",
+        min,
+    )
+}
+
+/// pydantic's `string_too_long` for a text over `max` characters.
+fn too_long(loc: &[Value], input: &str, max: usize) -> Value {
+    length_error(loc, input, "string_too_long", "at most", "max_length", max)
 }
 
 fn length_error(loc: &[Value], input: &str, ty: &str, bound: &str, key: &str, n: usize) -> Value {
