@@ -76,6 +76,8 @@ impl<'a, S: ParamSpec> ApiExtractor<'a> for Raw<S> {
 /// other name the value is never found and every path parameter arrives empty.
 pub type Path<S> = Raw<S>;
 
+/// Declares a [`ParamSpec`]; given a `$name` too, the [`Raw`] alias handlers spell, with the
+/// spec itself hidden from the docs.
 macro_rules! spec {
     ($(#[$doc:meta])* $spec:ident, $in:ident, $required:expr, $schema:expr) => {
         $(#[$doc])*
@@ -90,16 +92,7 @@ macro_rules! spec {
         }
     };
     ($(#[$doc:meta])* $name:ident, $spec:ident, $in:ident, $required:expr, $schema:expr) => {
-        #[doc(hidden)]
-        pub struct $spec;
-
-        impl ParamSpec for $spec {
-            const IN: MetaParamIn = MetaParamIn::$in;
-            const REQUIRED: bool = $required;
-            fn schema() -> MetaSchema {
-                $schema
-            }
-        }
+        spec!(#[doc(hidden)] $spec, $in, $required, $schema);
 
         $(#[$doc])*
         pub type $name = Raw<$spec>;
