@@ -1,8 +1,8 @@
 //! The session routes' recurring answers as assertions (SECURITY.md's shorthand: 401-RT,
-//! 403-CV, 401-NA), token-pair helpers, and the SQL view of a refresh-token family, shared
-//! by the session, token and replica tests.
+//! 403-CV, 401-NA), token-pair helpers, the golden steps' Dave, and the SQL view of a
+//! refresh-token family, shared by the session, token and replica tests.
 
-use gatehouse_tests::app::{Account, TestApp, send, status_json};
+use gatehouse_tests::app::{Account, Backend, TestApp, send, status_json};
 use reqwest::{Response, StatusCode};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -39,6 +39,21 @@ impl Pair {
                 .into(),
         }
     }
+}
+
+/// A fresh app on `backend` where Dave has signed up: where the golden sequence's steps 9
+/// and 10 (CONTRACT.md §12) start.
+pub async fn app_with_dave(backend: Backend) -> (TestApp, Account) {
+    let app = TestApp::spawn(backend).await;
+    let dave = Account {
+        email: "dave@example.com".into(),
+        password: "dave-password-1".into(),
+    };
+    assert_eq!(
+        app.signup(&dave.email, &dave.password).await.status(),
+        StatusCode::OK
+    );
+    (app, dave)
 }
 
 /// Logs `account` in through route 1.

@@ -7,8 +7,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::answers::{
-    LOGOUT, assert_access_works, assert_credentials_rejected, assert_not_authenticated,
-    assert_session_ended, log_in, logged_out, logout, rotate,
+    LOGOUT, app_with_dave, assert_access_works, assert_credentials_rejected,
+    assert_not_authenticated, assert_session_ended, log_in, logged_out, logout, rotate,
 };
 
 async fn local_logout_ends_the_current_session_only(backend: Backend) {
@@ -193,14 +193,8 @@ async fn logout_needs_some_credential_and_a_known_scope(backend: Backend) {
 }
 
 async fn golden_step_10_logout_stops_the_access_token_at_once(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    assert_eq!(
-        app.signup("dave@example.com", "dave-password-1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let token = app.token("dave@example.com", "dave-password-1").await;
+    let (app, dave) = app_with_dave(backend).await;
+    let token = app.token(&dave.email, &dave.password).await;
 
     assert_eq!(
         send(app.post(LOGOUT).bearer_auth(&token)).await,

@@ -11,7 +11,7 @@ use time::Duration;
 use tokio::task::JoinSet;
 
 use super::answers::{
-    Pair, assert_access_works, assert_credentials_rejected, assert_invalid_refresh,
+    Pair, app_with_dave, assert_access_works, assert_credentials_rejected, assert_invalid_refresh,
     assert_session_ended, children_of, log_in, revoked_reason, rotate, stored_token,
 };
 
@@ -413,14 +413,8 @@ async fn sessions_end_after_the_idle_timeout_and_each_refresh_restarts_it(backen
 async fn golden_step_9_a_replayed_refresh_token_ends_the_pair_it_was_rotated_into(
     backend: Backend,
 ) {
-    let app = TestApp::spawn(backend).await;
-    assert_eq!(
-        app.signup("dave@example.com", "dave-password-1")
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let first = Pair::from_response(app.login("dave@example.com", "dave-password-1").await).await;
+    let (app, dave) = app_with_dave(backend).await;
+    let first = log_in(&app, &dave).await;
     let new = assert_token_answer(app.refresh(&first.refresh).await).await;
 
     app.clock.advance(AFTER_GRACE);
