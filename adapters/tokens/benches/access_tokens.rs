@@ -1,15 +1,16 @@
 //! Issuing and verifying one access token in each format, as the login and every authenticated
 //! request do: `access_token/issue/<format>` and `access_token/verify/<format>`.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gatehouse_domain::ports::{AccessClaims, AccessTokens};
-use gatehouse_domain::{SessionId, UserId};
-use gatehouse_tokens::{
-    Ed25519SigningKey, HmacSecret, LocalKey, TokenFormat, TokenSettings, build_access_tokens,
-};
-use time::{Duration, OffsetDateTime};
+use gatehouse_domain::ports::AccessTokens;
+use gatehouse_tokens::{Ed25519SigningKey, HmacSecret, LocalKey, TokenFormat, build_access_tokens};
+use support::{claims, settings};
+use time::OffsetDateTime;
 
 /// Every format with a fresh key, named as `TOKEN_FORMAT` names it.
 fn formats() -> Vec<(&'static str, TokenFormat)> {
@@ -46,21 +47,8 @@ fn formats() -> Vec<(&'static str, TokenFormat)> {
     ]
 }
 
-/// The production defaults of `.env.example`.
-fn settings() -> TokenSettings {
-    TokenSettings {
-        issuer: "gatehouse".into(),
-        audience: "gatehouse-api".into(),
-        ttl: Duration::minutes(15),
-        environment: "production".into(),
-    }
-}
-
 fn access_tokens(c: &mut Criterion) {
-    let claims = AccessClaims {
-        user: UserId::random(),
-        session: SessionId::random(),
-    };
+    let claims = claims();
     let built: Vec<(&str, Arc<dyn AccessTokens>)> = formats()
         .into_iter()
         .map(|(name, format)| {

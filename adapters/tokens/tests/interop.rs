@@ -4,29 +4,14 @@
 //! not only self-consistent. EdDSA JWTs are checked the same way, with `jwt-compact`, through the
 //! JWKS document the server actually serves (`tests/it/blackbox/tokens.rs`).
 
-use gatehouse_domain::ports::AccessClaims;
-use gatehouse_domain::{SessionId, UserId};
-use gatehouse_tokens::{Ed25519SigningKey, TokenFormat, TokenSettings, build_access_tokens};
+mod support;
+
+use gatehouse_tokens::{Ed25519SigningKey, TokenFormat, build_access_tokens};
 use rusty_paseto::core::{
     Footer, ImplicitAssertion, Key, Paseto, PasetoAsymmetricPublicKey, Public, V4,
 };
-use time::{Duration, OffsetDateTime};
-
-fn settings() -> TokenSettings {
-    TokenSettings {
-        issuer: "gatehouse".into(),
-        audience: "gatehouse-api".into(),
-        ttl: Duration::minutes(15),
-        environment: "production".into(),
-    }
-}
-
-fn claims() -> AccessClaims {
-    AccessClaims {
-        user: UserId::random(),
-        session: SessionId::random(),
-    }
-}
+use support::{claims, settings};
+use time::OffsetDateTime;
 
 #[test]
 fn v4_public_pasetos_verify_with_rusty_paseto() {
