@@ -88,22 +88,24 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
+    /// Five events per quarter hour.
+    const RULE: ThrottleRule = ThrottleRule {
+        limit: 5,
+        window: Duration::minutes(15),
+    };
+    const START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
     #[test]
     fn throttled_past_the_limit_until_the_window_ends() {
-        let rule = ThrottleRule {
-            limit: 5,
-            window: Duration::minutes(15),
-        };
-        let start = datetime!(2026-01-01 00:00 UTC);
-        assert_eq!(rule.verdict(start, 5, start), Verdict::Allowed);
+        assert_eq!(RULE.verdict(START, 5, START), Verdict::Allowed);
         assert_eq!(
-            rule.verdict(start, 6, start + Duration::minutes(5)),
+            RULE.verdict(START, 6, START + Duration::minutes(5)),
             Verdict::Throttled {
                 retry_after: Duration::minutes(10)
             }
         );
         assert_eq!(
-            rule.verdict(start, 6, start + Duration::minutes(15)),
+            RULE.verdict(START, 6, START + Duration::minutes(15)),
             Verdict::Throttled {
                 retry_after: Duration::SECOND
             },
@@ -113,21 +115,17 @@ mod tests {
 
     #[test]
     fn a_full_window_locks_the_next_event_until_it_ends() {
-        let rule = ThrottleRule {
-            limit: 2,
-            window: Duration::minutes(1),
-        };
-        let start = datetime!(2026-01-01 00:00 UTC);
-        let half = start + Duration::seconds(30);
-        assert_eq!(rule.verdict_for_next(start, 1, half), Verdict::Allowed);
+        let later = START + Duration::minutes(5);
+        assert_eq!(RULE.verdict_for_next(START, 4, later), Verdict::Allowed);
         assert_eq!(
-            rule.verdict_for_next(start, 2, half),
+            RULE.verdict_for_next(START, 5, later),
             Verdict::Throttled {
-                retry_after: Duration::seconds(30)
+                retry_after: Duration::minutes(10)
             }
         );
+        let ended = START + Duration::minutes(15);
         assert_eq!(
-            rule.verdict_for_next(start, 2, start + Duration::minutes(1)),
+            RULE.verdict_for_next(START, 5, ended),
             Verdict::Allowed,
             "an ended window locks nothing"
         );
