@@ -2,6 +2,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::ports::EndScope;
 use crate::{SessionId, UserId};
 
 /// A login session (`gatehouse_session`, SECURITY.md §2.2).
@@ -79,6 +80,18 @@ pub enum SessionEnd {
     AllExcept(SessionId, EndReason),
 }
 
+impl SessionEnd {
+    /// The sessions the write ends and why, or `None` when it keeps them: what both session
+    /// stores revoke inside the user write.
+    pub fn ending(self) -> Option<(EndScope, EndReason)> {
+        match self {
+            Self::Keep => None,
+            Self::All(reason) => Some((EndScope::All, reason)),
+            Self::AllExcept(keep, reason) => Some((EndScope::AllExcept(keep), reason)),
+        }
+    }
+}
+
 /// The SHA-256 digest of an opaque token (refresh or reset): the only form ever stored.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub [u8; 32]);
@@ -138,5 +151,19 @@ mod tests {
         ] {
             assert_eq!(EndReason::parse(r.as_str()), r);
         }
+    }
+
+    #[test]
+    fn a_user_write_ends_the_sessions_it_names_with_its_reason() {
+        let keep = SessionId::random();
+        assert_eq!(SessionEnd::Keep.ending(), None);
+        assert_eq!(
+            SessionEnd::All(EndReason::UserDisabled).ending(),
+            Some((EndScope::All, EndReason::UserDisabled))
+        );
+        assert_eq!(
+            SessionEnd::AllExcept(keep, EndReason::PasswordChange).ending(),
+            Some((EndScope::AllExcept(keep), EndReason::PasswordChange))
+        );
     }
 }

@@ -116,12 +116,9 @@ impl State {
 
     /// Applies what a user write does to the user's sessions.
     pub(crate) fn apply_session_end(&mut self, user: UserId, end: SessionEnd, now: OffsetDateTime) {
-        let (scope, reason) = match end {
-            SessionEnd::Keep => return,
-            SessionEnd::All(reason) => (EndScope::All, reason),
-            SessionEnd::AllExcept(keep, reason) => (EndScope::AllExcept(keep), reason),
-        };
-        self.end_sessions(user, scope, reason, now);
+        if let Some((scope, reason)) = end.ending() {
+            self.end_sessions(user, scope, reason, now);
+        }
     }
 
     /// Deletes every reset token of the user (password changed, or a newer token issued).

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use gatehouse_domain::ports::{EndScope, Rotation, RotationOutcome, SessionStore};
 use gatehouse_domain::session::TokenHash;
-use gatehouse_domain::{EndReason, Infra, Session, SessionEnd, SessionId, User, UserId};
+use gatehouse_domain::{EndReason, Infra, Session, SessionId, User, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, JoinType,
@@ -22,15 +22,6 @@ use crate::{stamp, write};
 
 /// The sessions and their refresh-token families.
 pub(crate) struct SqlSessions(pub(crate) Db);
-
-/// Which sessions a user write ends, if any.
-pub(crate) fn ending(end: SessionEnd) -> Option<(EndScope, EndReason)> {
-    match end {
-        SessionEnd::Keep => None,
-        SessionEnd::All(reason) => Some((EndScope::All, reason)),
-        SessionEnd::AllExcept(keep, reason) => Some((EndScope::AllExcept(keep), reason)),
-    }
-}
 
 /// Revokes the user's not-yet-revoked sessions in `scope`; returns how many.
 pub(crate) async fn end_sessions<C: ConnectionTrait>(

@@ -16,7 +16,7 @@ use crate::entity::{item, refresh_token, reset_token, session, user};
 use crate::error::{infra, user_write};
 use crate::listing::newest_first;
 use crate::mapping::{user_from_row, user_to_row};
-use crate::sessions::{end_sessions, ending};
+use crate::sessions::end_sessions;
 use crate::write;
 
 /// The user accounts.
@@ -88,7 +88,7 @@ async fn update_in(
     if stored.hashed_password != user.hashed_password.as_str() {
         drop_reset_tokens(txn, id).await.map_err(infra)?;
     }
-    if let Some((scope, reason)) = ending(sessions) {
+    if let Some((scope, reason)) = sessions.ending() {
         end_sessions(db, txn, user.id, scope, reason, db.now())
             .await
             .map_err(infra)?;
