@@ -13,11 +13,14 @@ use crate::config::HttpConfig;
 /// Longest user agent kept (CONTRACT.md §10 `SessionPublic.user_agent`).
 const MAX_USER_AGENT: usize = 512;
 
-/// The [`Client`] of a request, as a poem extractor.
+/// The [`Client`] of a request, as a poem extractor. The envelope middleware works it out
+/// once per request (for the log span) and leaves it in the request's extensions, where
+/// handlers pick it up instead of parsing the forwarding headers again.
+#[derive(Clone)]
 pub struct ClientInfo(pub Client);
 
 /// The client IP of a request under `config`'s trusted proxies.
-pub fn client_ip(request: &Request, config: &HttpConfig) -> Option<IpAddr> {
+fn client_ip(request: &Request, config: &HttpConfig) -> Option<IpAddr> {
     let peer = peer_ip(request.remote_addr())?;
     if !config.is_trusted_proxy(peer) {
         return Some(peer);
@@ -56,8 +59,9 @@ fn peer_ip(addr: &RemoteAddr) -> Option<IpAddr> {
     addr.as_socket_addr().map(|a| a.ip().to_canonical())
 }
 
-impl<'a> FromRequest<'a> for ClientInfo {
-    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+impl ClientInfo {
+    /// Works out who is calling (the envelope calls this once per request).
+    pub fn of(request: &Request) -> Self {
         let ip = request
             .data::<Arc<HttpConfig>>()
             .and_then(|config| client_ip(request, config))
@@ -67,6 +71,16 @@ impl<'a> FromRequest<'a> for ClientInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
-        Ok(Self(Client { ip, user_agent }))
+        Self(Client { ip, user_agent })
+    }
+}
+
+impl<'a> FromRequest<'a> for ClientInfo {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        Ok(request
+            .extensions()
+            .get::<Self>()
+            .cloned()
+            .unwrap_or_else(|| Self::of(request)))
     }
 }

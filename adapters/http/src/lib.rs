@@ -20,10 +20,8 @@ use std::sync::Arc;
 use gatehouse_application::Gatehouse;
 use poem::{EndpointExt, IntoResponse, endpoint::BoxEndpoint, middleware::CatchPanic};
 
-pub use client::client_ip;
 pub use config::HttpConfig;
 pub use openapi::document as openapi_document;
-pub use routing::{RouteSpec, table as route_table};
 
 /// The whole HTTP application for `app` under `config`, ready for `poem::Server`.
 pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use poem::{
-    Endpoint, FromRequest, IntoResponse, Middleware, Request, Response,
+    Endpoint, IntoResponse, Middleware, Request, Response,
     http::{HeaderValue, StatusCode, header},
 };
 use tracing::{Instrument, field};
@@ -112,17 +112,16 @@ fn secure(response: &mut Response, path: &str, request_id: &str) {
 impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, request: Request) -> poem::Result<Response> {
+    async fn call(&self, mut request: Request) -> poem::Result<Response> {
         let started = Instant::now();
         let id = request_id(&request);
         let path = request.uri().path().to_owned();
         // The query string is never logged: it could carry a token (SECURITY.md W7). Who
         // called rides on the span, so every event of the request, audit events included,
         // carries the client IP, user agent and, once authenticated, the principal (RL-06).
-        let client = ClientInfo::from_request_without_body(&request)
-            .await
-            .map(|c| c.0)
-            .unwrap_or_default();
+        let info = ClientInfo::of(&request);
+        let client = info.0.clone();
+        request.extensions_mut().insert(info);
         let span = tracing::info_span!(
             "request",
             request_id = %id,
