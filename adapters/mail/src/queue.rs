@@ -190,45 +190,61 @@ async fn deliver(transport: &impl Transport, delivery: &Delivery, email: &Outgoi
 #[cfg(test)]
 pub(crate) mod tests {
     use std::{
+        cell::RefCell,
         collections::VecDeque,
         io,
-        sync::{Arc, Mutex},
+        sync::{Arc, Mutex, Once},
     };
 
     use gatehouse_domain::Email;
     use tokio::{sync::Semaphore, time::Instant};
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
 
+    thread_local! {
+        /// Where the log of the test running on this thread goes, while it captures.
+        static CAPTURE: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
+    }
+
+    /// Writes a log line into this thread's capture, or nowhere.
+    struct ThreadCapture;
+
+    impl io::Write for ThreadCapture {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            CAPTURE.with_borrow(|capture| {
+                if let Some(buffer) = capture {
+                    buffer.lock().unwrap().extend_from_slice(bytes);
+                }
+            });
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     /// Everything `work` writes to the log, as text.
+    ///
+    /// One process-wide subscriber feeds per-thread buffers. A subscriber scoped to
+    /// each test does not work: tracing caches per call site whether anyone listens,
+    /// and a test running in parallel without a subscriber can get a shared call site
+    /// cached as silent, dropping the lines another test waits for (seen in CI). The
+    /// tests run on current-thread runtimes, so the queue's worker task logs on the
+    /// thread of its test.
     pub(crate) async fn captured_logs(work: impl Future<Output = ()>) -> String {
-        #[derive(Clone, Default)]
-        struct Buffer(Arc<Mutex<Vec<u8>>>);
-        impl io::Write for Buffer {
-            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        impl MakeWriter<'_> for Buffer {
-            type Writer = Self;
-            fn make_writer(&self) -> Self {
-                self.clone()
-            }
-        }
-        let buffer = Buffer::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(buffer.clone())
-            .with_ansi(false)
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadCapture)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+        });
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        CAPTURE.set(Some(buffer.clone()));
         work.await;
-        drop(guard);
-        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+        CAPTURE.set(None);
+        String::from_utf8(buffer.lock().unwrap().clone()).unwrap()
     }
 
     fn message(subject: &str) -> OutgoingEmail {
