@@ -170,6 +170,32 @@ fn malformed_values_are_reported_together() {
 }
 
 #[test]
+fn absurd_durations_and_sizes_are_refused_at_start_instead_of_failing_requests() {
+    // Each of these once started a server whose logins panicked (time overflow), or panicked
+    // or aborted at start (a pool sized for billions of connections).
+    let absurd = [
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "4294967295"),
+        ("REFRESH_TOKEN_LIFETIME_DAYS", "99999999999999"),
+        ("SESSION_IDLE_TIMEOUT_DAYS", "99999999999999"),
+        ("EMAIL_RESET_TOKEN_EXPIRE_HOURS", "9223372036854775807"),
+        ("LOGIN_ACCOUNT_WINDOW_SECONDS", "99999999999999"),
+        ("LOGIN_IP_WINDOW_SECONDS", "2592001"),
+        ("RECOVERY_EMAIL_WINDOW_SECONDS", "99999999999999"),
+        ("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "18446744073709551615"),
+        ("DATABASE_MAX_CONNECTIONS", "4294967295"),
+        ("READ_TIMEOUT_SECONDS", "18446744073709551615"),
+        ("HASHING_CONCURRENCY", "18446744073709551615"),
+        ("MAX_BODY_BYTES", "18446744073709551615"),
+    ];
+    let run = check_config(&production(&absurd));
+    assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+    assert_eq!(run.problems().len(), absurd.len(), "{}", run.stderr);
+    for (variable, _) in absurd {
+        assert!(run.names(variable), "{variable}:\n{}", run.stderr);
+    }
+}
+
+#[test]
 fn weak_or_placeholder_secret_keys_are_refused_in_production_without_echo() {
     let changethis = check_config(&production(&[("SECRET_KEY", "changethis")]));
     assert_eq!(changethis.code, Some(EX_CONFIG));

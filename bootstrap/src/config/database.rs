@@ -123,7 +123,8 @@ pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<Databas
         "DATABASE_MAX_CONNECTIONS",
         raw.database_max_connections.as_deref(),
         10,
-        Bounds::at_least(1, "connections"),
+        // The pool allocates its bookkeeping for the maximum up front.
+        Bounds::between(1, 1_000, "connections"),
     );
     let min_connections = report.number(
         "DATABASE_MIN_CONNECTIONS",
@@ -141,19 +142,19 @@ pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<Databas
         "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
         raw.database_acquire_timeout_seconds.as_deref(),
         3,
-        1,
+        1..=300,
     );
     let idle_timeout = report.seconds(
         "DATABASE_IDLE_TIMEOUT_SECONDS",
         raw.database_idle_timeout_seconds.as_deref(),
         300,
-        1,
+        1..=86_400,
     );
     let max_lifetime = report.seconds(
         "DATABASE_MAX_LIFETIME_SECONDS",
         raw.database_max_lifetime_seconds.as_deref(),
         1800,
-        1,
+        1..=86_400,
     );
     Some(DatabaseSettings {
         url: url?,

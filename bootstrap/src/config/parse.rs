@@ -4,6 +4,7 @@
 //! (SECURITY.md pitfall E2) because the recorded error stops start-up.
 
 use std::fmt::Display;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -77,15 +78,22 @@ impl Report {
         }
     }
 
-    /// A duration in whole seconds, at least `min`, or `default` seconds when unset.
+    /// A duration in whole seconds within `range`, or `default` seconds when unset. Every
+    /// duration has a ceiling: an absurd one would overflow time arithmetic at run time.
     pub(super) fn seconds(
         &mut self,
         variable: &'static str,
         raw: Option<&str>,
         default: u64,
-        min: u64,
+        range: RangeInclusive<u64>,
     ) -> Duration {
-        Duration::from_secs(self.number(variable, raw, default, Bounds::at_least(min, "seconds")))
+        let (min, max) = range.into_inner();
+        Duration::from_secs(self.number(
+            variable,
+            raw,
+            default,
+            Bounds::between(min, max, "seconds"),
+        ))
     }
 
     /// A lax boolean (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`).

@@ -23,6 +23,9 @@ pub struct HashingSettings {
     pub pool: PoolLimits,
 }
 
+/// The longest throttle window (30 days); lock arithmetic on longer ones would overflow.
+const MAX_THROTTLE_WINDOW_SECONDS: i64 = 30 * 86_400;
+
 /// Which raw values set one throttle rule, and where the rule lives in [`ThrottlePolicy`].
 struct Throttle {
     limit: &'static str,
@@ -90,7 +93,7 @@ pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
             variable,
             value.as_deref(),
             default.whole_days(),
-            Bounds::at_least(1, "days"),
+            Bounds::between(1, 365, "days"),
         ))
     };
     policy.session_lifetime = days(
@@ -115,7 +118,7 @@ pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
         "EMAIL_RESET_TOKEN_EXPIRE_HOURS",
         raw.email_reset_token_expire_hours.as_deref(),
         policy.reset_token_lifetime.whole_hours(),
-        Bounds::at_least(1, "hours"),
+        Bounds::between(1, 720, "hours"),
     ));
     for throttle in &THROTTLES {
         let (limit, window) = (throttle.raw)(raw);
@@ -130,7 +133,7 @@ pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
             throttle.window,
             window.as_deref(),
             rule.window.whole_seconds(),
-            Bounds::at_least(1, "seconds"),
+            Bounds::between(1, MAX_THROTTLE_WINDOW_SECONDS, "seconds"),
         ));
     }
     policy
@@ -212,13 +215,13 @@ pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings
         "HASHING_CONCURRENCY",
         raw.hashing_concurrency.as_deref(),
         defaults.permits.get(),
-        Bounds::at_least(1, "concurrent hashes"),
+        Bounds::between(1, 256, "concurrent hashes"),
     );
     let max_wait = report.seconds(
         "HASHING_QUEUE_TIMEOUT_SECONDS",
         raw.hashing_queue_timeout_seconds.as_deref(),
         defaults.max_wait.as_secs(),
-        1,
+        1..=300,
     );
     HashingSettings {
         params: HashParams {

@@ -73,6 +73,8 @@ pub(super) fn settings(
     environment: Environment,
     secret_key: Option<&Secret>,
 ) -> Option<AccessTokenSettings> {
+    /// Ten years, in minutes.
+    const MAX_LIFETIME_MINUTES: u32 = 10 * 525_600;
     let kind = report.choice(
         "TOKEN_FORMAT",
         raw.token_format.as_deref(),
@@ -83,10 +85,11 @@ pub(super) fn settings(
         "ACCESS_TOKEN_EXPIRE_MINUTES",
         raw.access_token_expire_minutes.as_deref(),
         15u32,
-        Bounds::at_least(1, "minutes"),
+        Bounds::between(1, MAX_LIFETIME_MINUTES, "minutes"),
     );
     // CONTRACT.md §9e and SECURITY.md D10 accept any positive value with a warning; they win
-    // over the SECURITY.md §4.3 row that would refuse 61.
+    // over the SECURITY.md §4.3 row that would refuse 61. Only lifetimes past ten years, which
+    // no client needs and whose expiry dates overflow, are refused.
     if minutes > LONG_LIFETIME_MINUTES && !environment.is_development() {
         report.warn(
             "ACCESS_TOKEN_EXPIRE_MINUTES",
