@@ -24,7 +24,8 @@ pub struct Policy {
 /// Throttle limits per route family (CONTRACT.md §9c, SECURITY.md RL-01/RL-02).
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottlePolicy {
-    /// Failed logins per account identifier.
+    /// Failed logins per account identifier; the only rule with back-off (RL-01): per-IP
+    /// rules stay fixed, so a shared address (NAT, proxies) is never locked out for hours.
     pub login_account: ThrottleRule,
     /// Login attempts per client IP.
     pub login_ip: ThrottleRule,
@@ -42,17 +43,18 @@ pub struct ThrottlePolicy {
 
 impl Default for Policy {
     fn default() -> Self {
-        let rule = |limit, seconds| ThrottleRule {
-            limit,
-            window: Duration::seconds(seconds),
-        };
+        let rule = |limit, seconds| ThrottleRule::fixed(limit, Duration::seconds(seconds));
         Self {
             session_lifetime: Duration::days(30),
             session_idle_timeout: Duration::days(7),
             refresh_grace: Duration::seconds(10),
             reset_token_lifetime: Duration::hours(1),
             throttle: ThrottlePolicy {
-                login_account: rule(5, 900),
+                // Locks of 15, 30, 60, 120, then 240 minutes while guessing goes on.
+                login_account: ThrottleRule {
+                    max_doublings: 4,
+                    ..rule(5, 900)
+                },
                 login_ip: rule(20, 60),
                 signup_ip: rule(10, 3600),
                 recovery_ip: rule(10, 3600),

@@ -20,49 +20,107 @@ impl ThrottleKey {
 }
 
 /// `limit` events per `window`; past it the key is locked until the window ends.
+///
+/// Back-off (SECURITY.md RL-01): a window that filled up and is followed by more events
+/// before it has been over for as long as it lasted is a strike; each strike in a row doubles
+/// the next window, up to `max_doublings` times, so a guesser gets ever fewer tries per hour.
+/// A quiet spell as long as the last window, or `AttemptLimiter::clear`, forgets the strikes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThrottleRule {
     pub limit: u32,
     pub window: Duration,
+    /// How many strikes in a row still lengthen the window (0: fixed windows).
+    pub max_doublings: u32,
+}
+
+/// One stored counting window of a key, as both limiter adapters keep it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleWindow {
+    pub started_at: OffsetDateTime,
+    pub events: u64,
+    /// Filled windows in a row before this one; sets its length.
+    pub strikes: u32,
 }
 
 impl ThrottleRule {
-    /// When a window that started at `window_start` ends.
-    pub fn window_end(&self, window_start: OffsetDateTime) -> OffsetDateTime {
-        window_start + self.window
+    /// A rule without back-off.
+    pub const fn fixed(limit: u32, window: Duration) -> Self {
+        Self {
+            limit,
+            window,
+            max_doublings: 0,
+        }
     }
 
-    /// The verdict for a window started at `window_start` that holds `events` events at
-    /// `now`: throttled past the limit, until the window ends (at least one second, since
-    /// `Retry-After` is whole seconds). Both limiter adapters decide with this one rule.
-    pub fn verdict(
-        &self,
-        window_start: OffsetDateTime,
-        events: u64,
-        now: OffsetDateTime,
-    ) -> Verdict {
-        if events <= u64::from(self.limit) {
+    /// How long a window lasts after `strikes` strikes in a row: `window × 2^strikes`, at
+    /// most `window × 2^max_doublings`.
+    pub fn window_length(&self, strikes: u32) -> Duration {
+        let doublings = strikes.min(self.max_doublings).min(30);
+        self.window.saturating_mul(1 << doublings)
+    }
+
+    /// When `window` ends.
+    pub fn window_end(&self, window: &ThrottleWindow) -> OffsetDateTime {
+        window.started_at + self.window_length(window.strikes)
+    }
+
+    /// The verdict for `window` at `now`: throttled past the limit, until the window ends
+    /// (at least one second, since `Retry-After` is whole seconds). Both limiter adapters
+    /// decide with this one rule.
+    pub fn verdict(&self, window: &ThrottleWindow, now: OffsetDateTime) -> Verdict {
+        if window.events <= u64::from(self.limit) {
             return Verdict::Allowed;
         }
         Verdict::Throttled {
-            retry_after: (self.window_end(window_start) - now).max(Duration::SECOND),
+            retry_after: (self.window_end(window) - now).max(Duration::SECOND),
         }
     }
 
-    /// The verdict for one more event at `now` in the stored window that started at
-    /// `window_start` and holds `events`, without counting it (`AttemptLimiter::check`): a
-    /// window that has ended locks nothing, a full one locks until it ends. Both limiter
-    /// adapters decide with this one rule.
-    pub fn verdict_for_next(
-        &self,
-        window_start: OffsetDateTime,
-        events: u64,
-        now: OffsetDateTime,
-    ) -> Verdict {
-        if now >= self.window_end(window_start) {
+    /// The verdict for one more event at `now` in the stored `window`, without counting it
+    /// (`AttemptLimiter::check`): a window that has ended locks nothing, a full one locks
+    /// until it ends.
+    pub fn verdict_for_next(&self, window: &ThrottleWindow, now: OffsetDateTime) -> Verdict {
+        if now >= self.window_end(window) {
             return Verdict::Allowed;
         }
-        self.verdict(window_start, events.saturating_add(1), now)
+        let next = ThrottleWindow {
+            events: window.events.saturating_add(1),
+            ..*window
+        };
+        self.verdict(&next, now)
+    }
+
+    /// The stored window after counting one event at `now` (`AttemptLimiter::hit`): the
+    /// same window one event fuller, or, once it has ended, a new one holding this event,
+    /// one strike longer when the ended window filled up and has not been over for as long
+    /// as it lasted. The SQL adapter writes this same rule as one atomic upsert.
+    pub fn count(&self, stored: Option<&ThrottleWindow>, now: OffsetDateTime) -> ThrottleWindow {
+        let Some(window) = stored else {
+            return ThrottleWindow {
+                started_at: now,
+                events: 1,
+                strikes: 0,
+            };
+        };
+        let end = self.window_end(window);
+        if now < end {
+            return ThrottleWindow {
+                events: window.events.saturating_add(1),
+                ..*window
+            };
+        }
+        let filled = window.events >= u64::from(self.limit);
+        let recent = now < end + self.window_length(window.strikes);
+        let strikes = if filled && recent {
+            window.strikes.saturating_add(1).min(self.max_doublings)
+        } else {
+            0
+        };
+        ThrottleWindow {
+            started_at: now,
+            events: 1,
+            strikes,
+        }
     }
 }
 
@@ -88,24 +146,33 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    /// Five events per quarter hour.
+    /// Five events per quarter hour, doubling up to twice.
     const RULE: ThrottleRule = ThrottleRule {
         limit: 5,
         window: Duration::minutes(15),
+        max_doublings: 2,
     };
     const START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
 
+    fn window(events: u64, strikes: u32) -> ThrottleWindow {
+        ThrottleWindow {
+            started_at: START,
+            events,
+            strikes,
+        }
+    }
+
     #[test]
     fn throttled_past_the_limit_until_the_window_ends() {
-        assert_eq!(RULE.verdict(START, 5, START), Verdict::Allowed);
+        assert_eq!(RULE.verdict(&window(5, 0), START), Verdict::Allowed);
         assert_eq!(
-            RULE.verdict(START, 6, START + Duration::minutes(5)),
+            RULE.verdict(&window(6, 0), START + Duration::minutes(5)),
             Verdict::Throttled {
                 retry_after: Duration::minutes(10)
             }
         );
         assert_eq!(
-            RULE.verdict(START, 6, START + Duration::minutes(15)),
+            RULE.verdict(&window(6, 0), START + Duration::minutes(15)),
             Verdict::Throttled {
                 retry_after: Duration::SECOND
             },
@@ -116,18 +183,84 @@ mod tests {
     #[test]
     fn a_full_window_locks_the_next_event_until_it_ends() {
         let later = START + Duration::minutes(5);
-        assert_eq!(RULE.verdict_for_next(START, 4, later), Verdict::Allowed);
         assert_eq!(
-            RULE.verdict_for_next(START, 5, later),
+            RULE.verdict_for_next(&window(4, 0), later),
+            Verdict::Allowed
+        );
+        assert_eq!(
+            RULE.verdict_for_next(&window(5, 0), later),
             Verdict::Throttled {
                 retry_after: Duration::minutes(10)
             }
         );
         let ended = START + Duration::minutes(15);
         assert_eq!(
-            RULE.verdict_for_next(START, 5, ended),
+            RULE.verdict_for_next(&window(5, 0), ended),
             Verdict::Allowed,
             "an ended window locks nothing"
+        );
+    }
+
+    #[test]
+    fn each_strike_doubles_the_window_up_to_the_cap() {
+        let lengths: Vec<_> = (0..5).map(|s| RULE.window_length(s)).collect();
+        assert_eq!(
+            lengths,
+            [15, 30, 60, 60, 60].map(Duration::minutes),
+            "capped at two doublings"
+        );
+        assert_eq!(
+            RULE.verdict_for_next(&window(5, 1), START + Duration::minutes(20)),
+            Verdict::Throttled {
+                retry_after: Duration::minutes(10)
+            }
+        );
+        assert_eq!(
+            ThrottleRule::fixed(5, Duration::minutes(15)).window_length(7),
+            Duration::minutes(15),
+            "no back-off without doublings"
+        );
+    }
+
+    #[test]
+    fn counting_fills_a_window_then_starts_the_next() {
+        let first = RULE.count(None, START);
+        assert_eq!(first, window(1, 0));
+        assert_eq!(
+            RULE.count(Some(&window(4, 1)), START + Duration::minutes(29)),
+            window(5, 1),
+            "a struck window lasts 30 minutes"
+        );
+        let next = START + Duration::minutes(15);
+        assert_eq!(
+            RULE.count(Some(&window(3, 0)), next),
+            ThrottleWindow {
+                started_at: next,
+                events: 1,
+                strikes: 0,
+            },
+            "a window that never filled is no strike"
+        );
+    }
+
+    #[test]
+    fn a_filled_window_followed_soon_is_a_strike_and_a_quiet_spell_forgives() {
+        let strike = |strikes, minutes| {
+            RULE.count(
+                Some(&window(5, strikes)),
+                START + Duration::minutes(minutes),
+            )
+            .strikes
+        };
+        assert_eq!(strike(0, 15), 1, "right after the lock");
+        assert_eq!(strike(0, 29), 1, "less than one window of quiet");
+        assert_eq!(strike(0, 30), 0, "one window of quiet forgives");
+        assert_eq!(strike(1, 59), 2, "a 30-minute window, 29 minutes of quiet");
+        assert_eq!(strike(2, 60), 2, "the cap holds");
+        assert_eq!(
+            strike(2, 120),
+            0,
+            "an hour of quiet after an hour-long window"
         );
     }
 }

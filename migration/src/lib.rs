@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_template_schema;
 mod m20261125_000002_gatehouse_auth;
+mod m20261125_000003_throttle_backoff;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_template_schema::Migration),
             Box::new(m20261125_000002_gatehouse_auth::Migration),
+            Box::new(m20261125_000003_throttle_backoff::Migration),
         ]
     }
 }

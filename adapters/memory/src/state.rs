@@ -6,13 +6,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use gatehouse_domain::ports::{Clock, EndScope, Redemption};
 use gatehouse_domain::session::TokenHash;
-use gatehouse_domain::throttle::ThrottleKey;
+use gatehouse_domain::throttle::{ThrottleKey, ThrottleWindow};
 use gatehouse_domain::{
     EmailKey, EndReason, Infra, Item, ItemId, Session, SessionEnd, SessionId, User, UserId,
 };
 use time::OffsetDateTime;
 
-use crate::limiter::Window;
 use crate::reset_tokens::ResetToken;
 use crate::sessions::RefreshToken;
 
@@ -56,7 +55,7 @@ pub(crate) struct State {
     pub(crate) sessions: HashMap<SessionId, Session>,
     pub(crate) refresh_tokens: HashMap<TokenHash, RefreshToken>,
     pub(crate) reset_tokens: HashMap<TokenHash, ResetToken>,
-    pub(crate) windows: HashMap<ThrottleKey, Window>,
+    pub(crate) windows: HashMap<ThrottleKey, ThrottleWindow>,
 }
 
 impl State {

@@ -1,4 +1,4 @@
-//! `AttemptLimiter` on `gatehouse_throttle`: fixed windows counted by one atomic upsert
+//! `AttemptLimiter` on `gatehouse_throttle`: windows counted by one atomic upsert
 //! (`INSERT … ON CONFLICT (key) DO UPDATE … RETURNING`, the same on both engines), so every
 //! replica shares the counters and concurrent hits are never lost.
 
@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 use gatehouse_domain::Infra;
 use gatehouse_domain::ports::AttemptLimiter;
-use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, ThrottleWindow, Verdict};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -41,9 +41,79 @@ fn stored(key: &ThrottleKey) -> Cow<'_, str> {
     )
 }
 
-/// The events a stored window holds; the column is signed, a count never negative.
-fn events(count: i32) -> u64 {
-    count.try_into().unwrap_or(0)
+/// The domain's view of a stored window; the columns are signed, counts never negative.
+fn window(row: &throttle::Model) -> ThrottleWindow {
+    ThrottleWindow {
+        started_at: row.window_start,
+        events: row.count.try_into().unwrap_or(0),
+        strikes: row.strikes.try_into().unwrap_or(0),
+    }
+}
+
+/// A column of the stored window, as the `ON CONFLICT` branch sees it.
+fn stored_column(column: throttle::Column) -> Expr {
+    Expr::col((throttle::Entity, column))
+}
+
+/// `ThrottleRule::count` in SQL: the new `(column, value)` pairs of the stored window for the
+/// `ON CONFLICT` branch of one upsert, so concurrent hits never lose a count. A window's
+/// length depends on its stored strikes, so each test on it is spelt out once per possible
+/// length (`max_doublings + 1` of them), with the instants computed here from the rule.
+fn counted(
+    db: &Db,
+    rule: &ThrottleRule,
+    now: OffsetDateTime,
+) -> [(throttle::Column, SimpleExpr); 3] {
+    let start = stored_column(throttle::Column::WindowStart);
+    let count = stored_column(throttle::Column::Count);
+    let strikes = stored_column(throttle::Column::Strikes);
+    // The stored window has ended; it has been over for less than its own length.
+    let (mut ended, mut recent) = (Condition::any(), Condition::any());
+    for doublings in 0..=rule.max_doublings {
+        let has_length = if doublings < rule.max_doublings {
+            strikes.clone().eq(doublings)
+        } else {
+            strikes.clone().gte(doublings)
+        };
+        let length = rule.window_length(doublings);
+        ended = ended.add(
+            has_length
+                .clone()
+                .and(start.clone().lte(db.at(now - length))),
+        );
+        recent = recent.add(has_length.and(start.clone().gt(db.at(now - length - length))));
+    }
+    let ended = SimpleExpr::from(ended);
+    let struck = Condition::all()
+        .add(ended.clone())
+        .add(count.clone().gte(i64::from(rule.limit)))
+        .add(recent);
+    let one_more_strike = Expr::case(
+        strikes.clone().gte(rule.max_doublings),
+        Expr::val(rule.max_doublings),
+    )
+    .finally(strikes.clone().add(1));
+    [
+        (
+            throttle::Column::WindowStart,
+            Expr::case(ended.clone(), Expr::val(db.at(now)))
+                .finally(start)
+                .into(),
+        ),
+        (
+            throttle::Column::Count,
+            Expr::case(ended.clone(), Expr::val(1))
+                .finally(count.add(1))
+                .into(),
+        ),
+        (
+            throttle::Column::Strikes,
+            Expr::case(struck, one_more_strike)
+                .case(ended, Expr::val(0))
+                .finally(strikes)
+                .into(),
+        ),
+    ]
 }
 
 #[async_trait]
@@ -55,12 +125,12 @@ impl AttemptLimiter for SqlLimiter {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra> {
         let now = stamp::micros(now);
-        let window = throttle::Entity::find_by_id(stored(key))
+        let row = throttle::Entity::find_by_id(stored(key))
             .one(&self.0.conn)
             .await
             .map_err(infra)?;
-        Ok(window.map_or(Verdict::Allowed, |w| {
-            rule.verdict_for_next(w.window_start, events(w.count), now)
+        Ok(row.map_or(Verdict::Allowed, |row| {
+            rule.verdict_for_next(&window(&row), now)
         }))
     }
 
@@ -71,44 +141,29 @@ impl AttemptLimiter for SqlLimiter {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra> {
         let now = stamp::micros(now);
-        let stored_start = Expr::col((throttle::Entity, throttle::Column::WindowStart));
-        // The stored window has ended when it started at least one window ago.
-        let ended = stored_start.clone().lte(self.0.at(now - rule.window));
+        let first = rule.count(None, now);
         let upsert = Query::insert()
             .into_table(throttle::Entity)
             .columns([
                 throttle::Column::Key,
                 throttle::Column::WindowStart,
                 throttle::Column::Count,
+                throttle::Column::Strikes,
             ])
             .values_panic([
                 Expr::val(stored(key)),
-                Expr::val(self.0.at(now)),
-                Expr::val(1),
+                Expr::val(self.0.at(first.started_at)),
+                Expr::val(first.events),
+                Expr::val(first.strikes),
             ])
             .on_conflict(
                 OnConflict::column(throttle::Column::Key)
-                    .values([
-                        (
-                            throttle::Column::WindowStart,
-                            Expr::case(ended.clone(), Expr::val(self.0.at(now)))
-                                .finally(stored_start)
-                                .into(),
-                        ),
-                        (
-                            throttle::Column::Count,
-                            Expr::case(ended, Expr::val(1))
-                                .finally(
-                                    Expr::col((throttle::Entity, throttle::Column::Count)).add(1),
-                                )
-                                .into(),
-                        ),
-                    ])
+                    .values(counted(&self.0, rule, now))
                     .to_owned(),
             )
             .returning_all()
             .to_owned();
-        let window = self
+        let row = self
             .0
             .conn
             .query_one(&upsert)
@@ -118,7 +173,7 @@ impl AttemptLimiter for SqlLimiter {
             })
             .and_then(|row| throttle::Model::from_query_result(&row, ""))
             .map_err(infra)?;
-        Ok(rule.verdict(window.window_start, events(window.count), now))
+        Ok(rule.verdict(&window(&row), now))
     }
 
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {

@@ -23,7 +23,8 @@ pub struct HashingSettings {
     pub pool: PoolLimits,
 }
 
-/// The longest throttle window (30 days); lock arithmetic on longer ones would overflow.
+/// The longest throttle window (30 days); with at most 8 doublings (`LOGIN_ACCOUNT_MAX_DOUBLINGS`)
+/// a lock stays within 21 years, far from overflowing time arithmetic.
 const MAX_THROTTLE_WINDOW_SECONDS: i64 = 30 * 86_400;
 
 /// Which raw values set one throttle rule, and where the rule lives in [`ThrottlePolicy`].
@@ -136,6 +137,13 @@ pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
             Bounds::between(1, MAX_THROTTLE_WINDOW_SECONDS, "seconds"),
         ));
     }
+    let account = &mut policy.throttle.login_account;
+    account.max_doublings = report.number(
+        "LOGIN_ACCOUNT_MAX_DOUBLINGS",
+        raw.login_account_max_doublings.as_deref(),
+        account.max_doublings,
+        Bounds::between(0, 8, "doublings"),
+    );
     policy
 }
 
@@ -146,8 +154,12 @@ pub(super) fn describe_throttles(throttles: &ThrottlePolicy) -> String {
         .iter()
         .map(|throttle| {
             let rule = (throttle.rule)(&mut throttles);
+            let backoff = match rule.max_doublings {
+                0 => String::new(),
+                n => format!(" doubling up to {n} times"),
+            };
             format!(
-                "{}={} per {} s",
+                "{}={} per {} s{backoff}",
                 throttle.limit,
                 rule.limit,
                 rule.window.whole_seconds()

@@ -76,6 +76,7 @@ pub(super) struct RawSettings {
     // Throttling: `<ROUTE>_MAX_…` events per `<ROUTE>_<SUBJECT>_WINDOW_SECONDS`.
     pub login_max_failures_per_account: Option<String>,
     pub login_account_window_seconds: Option<String>,
+    pub login_account_max_doublings: Option<String>,
     pub login_max_attempts_per_ip: Option<String>,
     pub login_ip_window_seconds: Option<String>,
     pub signup_max_per_ip: Option<String>,

@@ -8,13 +8,14 @@ use crate::{
     throttle::{ThrottleKey, ThrottleRule, Verdict},
 };
 
-/// Counts attempts per key in fixed windows, in storage shared by every replica. Keys hold
+/// Counts attempts per key in windows, in storage shared by every replica, exactly as
+/// [`ThrottleRule::count`] says (fixed windows, lengthened by back-off strikes). Keys hold
 /// client input (login names, recovery addresses): every key, whatever its length or
 /// characters (NUL included), MUST be counted on its own.
 #[async_trait]
 pub trait AttemptLimiter: Send + Sync {
     /// Whether `key` is locked under `rule` at `now`, without counting anything: locked when
-    /// the current window already holds `rule.limit` events.
+    /// the current window already holds `rule.limit` events ([`ThrottleRule::verdict_for_next`]).
     ///
     /// # Errors
     /// `Infra` only.
@@ -25,9 +26,9 @@ pub trait AttemptLimiter: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra>;
 
-    /// Counts one event for `key` atomically (a new window starts when the last one has
-    /// ended) and returns the verdict for the event itself: `Throttled` when it is past
-    /// `rule.limit`.
+    /// Counts one event for `key` atomically ([`ThrottleRule::count`]: a new window starts
+    /// when the last one has ended, carrying its strikes) and returns the verdict for the
+    /// event itself: `Throttled` when it is past `rule.limit`.
     ///
     /// # Errors
     /// `Infra` only.
@@ -38,7 +39,7 @@ pub trait AttemptLimiter: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra>;
 
-    /// Forgets every event of `key` (a successful login clears the account counter).
+    /// Forgets every event and strike of `key` (a successful login clears the account counter).
     ///
     /// # Errors
     /// `Infra` only.

@@ -461,14 +461,8 @@ async fn the_new_account_mail_arrives_and_never_holds_the_password(backend: Back
 
 async fn recovery_is_throttled_per_address_for_known_and_unknown_addresses_alike(backend: Backend) {
     let mut policy = policy();
-    policy.throttle.recovery_ip = ThrottleRule {
-        limit: 100,
-        window: time::Duration::hours(1),
-    };
-    policy.throttle.recovery_email = ThrottleRule {
-        limit: 3,
-        window: time::Duration::hours(1),
-    };
+    policy.throttle.recovery_ip = ThrottleRule::fixed(100, time::Duration::hours(1));
+    policy.throttle.recovery_email = ThrottleRule::fixed(3, time::Duration::hours(1));
     let (app, _sink) = spawn_mailing(backend, policy).await;
     let (known, _) = app.new_user().await;
     for email in [known.email.as_str(), "nobody@example.com"] {

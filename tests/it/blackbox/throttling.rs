@@ -82,10 +82,7 @@ fn behind_proxy(policy: Policy) -> Options {
 /// without leaving the JWT leeway.
 fn short_account_window() -> Policy {
     let mut policy = Policy::default();
-    policy.throttle.login_account = ThrottleRule {
-        limit: 5,
-        window: Duration::seconds(30),
-    };
+    policy.throttle.login_account = ThrottleRule::fixed(5, Duration::seconds(30));
     policy
 }
 
@@ -194,6 +191,57 @@ async fn a_successful_login_clears_the_account_counter(backend: Backend) {
         statuses(&seen),
         [400, 400, 400, 400, 200, 400, 400, 400, 400, 400, 429],
         "after the success five more failures are allowed"
+    );
+}
+
+/// The `Retry-After` of the 429 that five wrong logins for `email`, then one more, end in.
+async fn lock_account(app: &TestApp, email: &str) -> i64 {
+    let answers = six_logins(app, email, WRONG_PASSWORD, |n| format!("192.0.2.{n}")).await;
+    assert_eq!(statuses(&answers), [400, 400, 400, 400, 400, 429]);
+    answers[5].assert_throttled(Duration::hours(4));
+    answers[5]
+        .retry_after
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .expect("whole seconds")
+}
+
+async fn guessing_on_after_each_lock_doubles_the_next_one(backend: Backend) {
+    // The shipped policy: 5 failures per 15 minutes, doubling up to four times (RL-01).
+    let app = TestApp::spawn(backend).await;
+    let (user, _) = app.new_user().await;
+    let mut locks = Vec::new();
+    for _ in 0..6 {
+        let lock = lock_account(&app, &user.email).await;
+        locks.push(lock);
+        app.clock.advance(Duration::seconds(lock));
+    }
+    assert_eq!(
+        locks,
+        [900, 1800, 3600, 7200, 14400, 14400],
+        "15 minutes, doubling to a cap of 4 hours"
+    );
+
+    let unknown: Vec<i64> = [lock_account(&app, "ghost@example.com").await, {
+        app.clock.advance(Duration::minutes(15));
+        lock_account(&app, "ghost@example.com").await
+    }]
+    .into();
+    assert_eq!(unknown, [900, 1800], "unknown emails alike");
+
+    app.clock.advance(Duration::hours(4));
+    let right = login_from(&app, "192.0.2.9", &user.email, &user.password).await;
+    assert_eq!(right.status, StatusCode::OK, "{right:?}");
+    assert_eq!(
+        lock_account(&app, &user.email).await,
+        900,
+        "a success forgets the strikes"
+    );
+    app.clock.advance(Duration::minutes(30));
+    assert_eq!(
+        lock_account(&app, &user.email).await,
+        900,
+        "so does a quiet spell as long as the last window"
     );
 }
 
@@ -512,6 +560,7 @@ on_every_backend!(
     five_failures_from_five_ips_lock_the_account_even_for_the_right_password,
     six_wrong_logins_with_rotating_untrusted_forwarded_for_are_throttled,
     a_successful_login_clears_the_account_counter,
+    guessing_on_after_each_lock_doubles_the_next_one,
     a_locked_account_can_still_recover_and_the_reset_clears_the_lock,
     login_allows_twenty_attempts_per_ip_per_minute_across_both_login_routes,
     signup_allows_ten_per_ip_per_hour,

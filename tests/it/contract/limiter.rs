@@ -1,5 +1,6 @@
 //! Contract of `AttemptLimiter`: fixed windows per key, `check` counting nothing, `hit`
-//! judging the event itself, `Retry-After` to the window's end, and `clear`.
+//! judging the event itself, `Retry-After` to the window's end, back-off strikes that
+//! lengthen the windows after a lock, and `clear`.
 
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use time::{Duration, OffsetDateTime};
@@ -8,10 +9,7 @@ use super::backend::Stores;
 use super::fixtures::T0;
 
 /// Three events per minute.
-const RULE: ThrottleRule = ThrottleRule {
-    limit: 3,
-    window: Duration::MINUTE,
-};
+const RULE: ThrottleRule = ThrottleRule::fixed(3, Duration::MINUTE);
 
 fn key(subject: &str) -> ThrottleKey {
     ThrottleKey::new("login:account", subject)
@@ -121,4 +119,80 @@ pub async fn keys_are_counted_apart(s: Stores) {
     assert!(check(&s, &alice, T0).await.is_throttled());
     assert_eq!(check(&s, &by_ip, T0).await, Verdict::Allowed);
     assert_eq!(hit(&s, &key("bob@example.com"), T0).await, Verdict::Allowed);
+}
+
+/// Three events per minute, the window doubling up to twice.
+const BACKOFF: ThrottleRule = ThrottleRule {
+    max_doublings: 2,
+    ..RULE
+};
+
+/// Fills the window of `key` that a hit at `at` lands in, then returns how long the next
+/// event is refused.
+async fn fill_backoff_window(s: &Stores, key: &ThrottleKey, at: OffsetDateTime) -> Verdict {
+    for _ in 0..BACKOFF.limit {
+        assert_eq!(
+            s.limiter.hit(key, &BACKOFF, at).await.unwrap(),
+            Verdict::Allowed
+        );
+    }
+    s.limiter.check(key, &BACKOFF, at).await.unwrap()
+}
+
+pub async fn each_lock_run_into_doubles_the_next_window_up_to_the_cap(s: Stores) {
+    let alice = key("alice@example.com");
+    let mut locks = Vec::new();
+    let mut at = T0;
+    for _ in 0..4 {
+        let lock = fill_backoff_window(&s, &alice, at).await;
+        let Verdict::Throttled { retry_after } = lock else {
+            panic!("a full window locks: {lock:?}");
+        };
+        locks.push(lock);
+        at += retry_after;
+    }
+
+    assert_eq!(
+        locks,
+        [60, 120, 240, 240].map(throttled_for),
+        "doubled twice, then capped"
+    );
+}
+
+pub async fn a_quiet_spell_as_long_as_the_last_window_forgets_the_strikes(s: Stores) {
+    let (alice, bob) = (key("alice@example.com"), key("bob@example.com"));
+    fill_backoff_window(&s, &alice, T0).await;
+    fill_backoff_window(&s, &bob, T0).await;
+    let ended = T0 + Duration::minutes(1);
+
+    let alice_soon = fill_backoff_window(&s, &alice, ended + Duration::seconds(59)).await;
+    let bob_later = fill_backoff_window(&s, &bob, ended + Duration::minutes(1)).await;
+
+    assert_eq!(alice_soon, throttled_for(120), "less quiet than a window");
+    assert_eq!(bob_later, throttled_for(60), "a window's length of quiet");
+}
+
+pub async fn a_window_that_never_filled_is_no_strike(s: Stores) {
+    let alice = key("alice@example.com");
+    for _ in 0..BACKOFF.limit - 1 {
+        s.limiter.hit(&alice, &BACKOFF, T0).await.unwrap();
+    }
+
+    let next = fill_backoff_window(&s, &alice, T0 + Duration::minutes(1)).await;
+
+    assert_eq!(next, throttled_for(60));
+}
+
+pub async fn clear_forgets_the_strikes_too(s: Stores) {
+    let alice = key("alice@example.com");
+    fill_backoff_window(&s, &alice, T0).await;
+    let struck = fill_backoff_window(&s, &alice, T0 + Duration::minutes(1)).await;
+
+    s.limiter.clear(&alice).await.unwrap();
+    let after_clear = fill_backoff_window(&s, &alice, T0 + Duration::minutes(3)).await;
+
+    assert_eq!(
+        (struck, after_clear),
+        (throttled_for(120), throttled_for(60))
+    );
 }

@@ -109,6 +109,10 @@ macro_rules! contract_suite {
                 retry_after_is_at_least_one_second,
                 clear_forgets_every_event_of_the_key_only,
                 keys_are_counted_apart,
+                each_lock_run_into_doubles_the_next_window_up_to_the_cap,
+                a_quiet_spell_as_long_as_the_last_window_forgets_the_strikes,
+                a_window_that_never_filled_is_no_strike,
+                clear_forgets_the_strikes_too,
             ],
         }
     };

@@ -112,10 +112,7 @@ async fn concurrent_hits_on_one_key_are_all_counted() {
         let db = TestDatabase::create(engine, true).await;
         let limiter = db.store().await.limiter();
         let key = ThrottleKey::new("login:ip", "203.0.113.9");
-        let rule = ThrottleRule {
-            limit: 49,
-            window: Duration::minutes(15),
-        };
+        let rule = ThrottleRule::fixed(49, Duration::minutes(15));
         let mut hits = JoinSet::new();
         for _ in 0..50 {
             let (limiter, key) = (limiter.clone(), key.clone());

@@ -15,6 +15,13 @@ use uuid::Uuid;
 
 use super::count_rows;
 
+/// Every migration, oldest first: a new one is added here.
+const MIGRATIONS: [&str; 3] = [
+    "m20261125_000001_template_schema",
+    "m20261125_000002_gatehouse_auth",
+    "m20261125_000003_throttle_backoff",
+];
+
 /// One line per column, constraint and index of the database, read from its catalog.
 async fn schema(conn: &DatabaseConnection) -> Vec<String> {
     let queries: &[&str] = match conn.get_database_backend() {
@@ -100,7 +107,10 @@ async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
 
         migrations.down(None).await.expect("down to zero");
         assert_eq!(tables(&conn).await, ["seaql_migrations"], "{engine:?}");
-        assert_eq!(migrations.pending().await.expect("pending"), 2);
+        assert_eq!(
+            migrations.pending().await.expect("pending"),
+            MIGRATIONS.len()
+        );
 
         migrations.up(None).await.expect("second up");
         assert_eq!(schema(&conn).await, first, "{engine:?}");
@@ -108,10 +118,7 @@ async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
         assert!(status.iter().all(|m| m.applied), "{status:?}");
         assert_eq!(
             status.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
-            [
-                "m20261125_000001_template_schema",
-                "m20261125_000002_gatehouse_auth"
-            ]
+            MIGRATIONS
         );
     }
 }
@@ -205,15 +212,15 @@ async fn three_runners_at_once_on_an_empty_postgres_database_all_succeed_once_ea
         "{results:?}"
     );
     let conn = db.connection().await;
-    for version in [
-        "m20261125_000001_template_schema",
-        "m20261125_000002_gatehouse_auth",
-    ] {
+    for version in MIGRATIONS {
         let recorded =
             count_rows(&conn, "seaql_migrations", Some(("version", version.into()))).await;
         assert_eq!(recorded, 1, "{version}");
     }
-    assert_eq!(count_rows(&conn, "seaql_migrations", None).await, 2);
+    assert_eq!(
+        usize::try_from(count_rows(&conn, "seaql_migrations", None).await),
+        Ok(MIGRATIONS.len())
+    );
 }
 
 #[tokio::test]
@@ -281,7 +288,11 @@ async fn case_variant_duplicates_stop_the_auth_migration_with_a_count_and_no_cha
         let shown = err.to_string();
         assert!(shown.contains("2 users share 1 email"), "{shown}");
         assert!(!shown.to_lowercase().contains("alice"), "{shown}");
-        assert_eq!(migrations.pending().await.expect("pending"), 1);
+        assert_eq!(
+            migrations.pending().await.expect("pending"),
+            MIGRATIONS.len() - 1,
+            "only the template's schema applied"
+        );
         assert!(
             !tables(&conn)
                 .await
@@ -336,7 +347,7 @@ async fn as_if_created_by_alembic(conn: &DatabaseConnection, revision: &str) {
     conn.execute(&stamp).await.expect("alembic revision");
     let forget = Query::delete()
         .from_table("seaql_migrations")
-        .and_where(Expr::col("version").eq("m20261125_000001_template_schema"))
+        .and_where(Expr::col("version").eq(MIGRATIONS[0]))
         .to_owned();
     conn.execute(&forget)
         .await
@@ -396,8 +407,8 @@ async fn a_template_database_at_another_alembic_revision_is_refused() {
         );
         assert_eq!(
             migrations.pending().await.expect("pending"),
-            2,
-            "{engine:?}"
+            MIGRATIONS.len(),
+            "{engine:?}: nothing recorded, the template's schema as Alembic left it"
         );
     }
 }

@@ -370,10 +370,7 @@ async fn throttling_counts_in_fixed_windows() {
         let db = TestDatabase::create(engine, true).await;
         let limiter = db.store().await.limiter();
         let key = ThrottleKey::new("login:account", "alice@example.com");
-        let rule = ThrottleRule {
-            limit: 2,
-            window: Duration::minutes(1),
-        };
+        let rule = ThrottleRule::fixed(2, Duration::minutes(1));
         assert_eq!(
             limiter.hit(&key, &rule, T0).await.expect("hit"),
             Verdict::Allowed

@@ -1,4 +1,4 @@
-//! The `gatehouse_throttle` table: one fixed-window counter per throttling key.
+//! The `gatehouse_throttle` table: one counting window per throttling key.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,6 +9,8 @@ pub struct Model {
     pub key: String,
     pub window_start: TimeDateTimeWithTimeZone,
     pub count: i32,
+    /// Filled windows in a row before this one (`ThrottleWindow::strikes`).
+    pub strikes: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
