@@ -1,11 +1,12 @@
 //! Password login: throttling, constant-time verification, transparent re-hash, and a new
-//! session with its first refresh token.
+//! session with its first refresh token, within the per-user session cap.
 
 use gatehouse_domain::{
-    EmailKey, Infra, Password, Secret, Session, SessionId, User,
-    ports::{AccessClaims, IssuedAccessToken},
+    EmailKey, EndReason, Infra, Password, Secret, Session, SessionId, User,
+    ports::{AccessClaims, EndScope, IssuedAccessToken},
     throttle::ThrottleKey,
 };
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::{Client, Gatehouse, throttling::Throttled};
@@ -114,6 +115,45 @@ impl Gatehouse {
         }
     }
 
+    /// Ends the user's least recently used live sessions beyond
+    /// `Policy::max_sessions_per_user`, never the one `newest` a login just opened. Two
+    /// logins at once may both end the same session; ending it twice is harmless.
+    async fn evict_beyond_the_cap(
+        &self,
+        newest: &Session,
+        now: OffsetDateTime,
+    ) -> Result<(), Infra> {
+        let live = self
+            .ports
+            .sessions
+            .list_live(newest.user_id, now, self.policy.session_idle_timeout)
+            .await?;
+        let others = live.iter().filter(|s| s.id != newest.id);
+        let mut evicted = 0;
+        for old in others.skip(self.policy.max_sessions_per_user.saturating_sub(1)) {
+            evicted += self
+                .ports
+                .sessions
+                .end(
+                    newest.user_id,
+                    EndScope::One(old.id),
+                    EndReason::Evicted,
+                    now,
+                )
+                .await?;
+        }
+        if evicted > 0 {
+            info!(
+                event = "sessions_evicted",
+                user_id = %newest.user_id,
+                count = evicted,
+                cap = self.policy.max_sessions_per_user,
+                outcome = "ended"
+            );
+        }
+        Ok(())
+    }
+
     /// Creates a session for `user` and issues its first token pair.
     async fn open_session(&self, user: &User, client: &Client) -> Result<TokenPair, Infra> {
         let now = self.ports.clock.now();
@@ -135,6 +175,7 @@ impl Gatehouse {
             ip: client.ip.clone(),
         };
         self.ports.sessions.create(&session, &digest).await?;
+        self.evict_beyond_the_cap(&session, now).await?;
         let access = self.ports.access_tokens.issue(
             AccessClaims {
                 user: user.id,

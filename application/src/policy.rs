@@ -10,6 +10,10 @@ pub struct Policy {
     pub session_lifetime: Duration,
     /// A session unused for this long ends (RT-07, our choice 7 days).
     pub session_idle_timeout: Duration,
+    /// Live sessions one user may hold; a login past it ends the least recently used ones
+    /// (SECURITY.md RT-12). Clients that cannot refresh log in again on every expiry and
+    /// abandon their old session: the cap keeps those from piling up for a week.
+    pub max_sessions_per_user: usize,
     /// A refresh token reused this soon after its rotation gets the same successor (D14).
     pub refresh_grace: Duration,
     /// Lifetime of password-reset tokens (CONTRACT.md §9f, default 1 hour).
@@ -47,6 +51,7 @@ impl Default for Policy {
         Self {
             session_lifetime: Duration::days(30),
             session_idle_timeout: Duration::days(7),
+            max_sessions_per_user: 50,
             refresh_grace: Duration::seconds(10),
             reset_token_lifetime: Duration::hours(1),
             throttle: ThrottlePolicy {

@@ -39,6 +39,8 @@ pub enum EndReason {
     PasswordReset,
     UserDisabled,
     Admin,
+    /// Pushed out by newer logins past the per-user cap (SECURITY.md RT-12).
+    Evicted,
 }
 
 impl EndReason {
@@ -51,6 +53,7 @@ impl EndReason {
             Self::PasswordReset => "password_reset",
             Self::UserDisabled => "user_disabled",
             Self::Admin => "admin",
+            Self::Evicted => "evicted",
         }
     }
 
@@ -62,6 +65,7 @@ impl EndReason {
             Self::PasswordChange,
             Self::PasswordReset,
             Self::UserDisabled,
+            Self::Evicted,
         ]
         .into_iter()
         .find(|r| r.as_str() == stored)
@@ -148,6 +152,7 @@ mod tests {
             EndReason::PasswordReset,
             EndReason::UserDisabled,
             EndReason::Admin,
+            EndReason::Evicted,
         ] {
             assert_eq!(EndReason::parse(r.as_str()), r);
         }

@@ -171,8 +171,9 @@ fn malformed_values_are_reported_together() {
 
 #[test]
 fn absurd_durations_and_sizes_are_refused_at_start_instead_of_failing_requests() {
-    // Each of these once started a server whose logins panicked (time overflow), or panicked
-    // or aborted at start (a pool sized for billions of connections).
+    // Most of these once started a server whose logins panicked (time overflow), or panicked
+    // or aborted at start (a pool sized for billions of connections); the last two guard the
+    // back-off and session-cap settings the same way.
     let absurd = [
         ("ACCESS_TOKEN_EXPIRE_MINUTES", "4294967295"),
         ("REFRESH_TOKEN_LIFETIME_DAYS", "99999999999999"),
@@ -186,6 +187,8 @@ fn absurd_durations_and_sizes_are_refused_at_start_instead_of_failing_requests()
         ("READ_TIMEOUT_SECONDS", "18446744073709551615"),
         ("HASHING_CONCURRENCY", "18446744073709551615"),
         ("MAX_BODY_BYTES", "18446744073709551615"),
+        ("LOGIN_ACCOUNT_MAX_DOUBLINGS", "64"),
+        ("MAX_SESSIONS_PER_USER", "99999999999"),
     ];
     let run = check_config(&production(&absurd));
     assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());

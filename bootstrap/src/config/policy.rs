@@ -109,6 +109,12 @@ pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
         &raw.session_idle_timeout_days,
         policy.session_idle_timeout,
     );
+    policy.max_sessions_per_user = report.number(
+        "MAX_SESSIONS_PER_USER",
+        raw.max_sessions_per_user.as_deref(),
+        policy.max_sessions_per_user,
+        Bounds::between(1, 10_000, "sessions"),
+    );
     policy.refresh_grace = Duration::seconds(report.number(
         "REFRESH_GRACE_SECONDS",
         raw.refresh_grace_seconds.as_deref(),

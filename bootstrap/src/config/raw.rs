@@ -71,6 +71,7 @@ pub(super) struct RawSettings {
     // Sessions and refresh tokens.
     pub refresh_token_lifetime_days: Option<String>,
     pub session_idle_timeout_days: Option<String>,
+    pub max_sessions_per_user: Option<String>,
     pub refresh_grace_seconds: Option<String>,
 
     // Throttling: `<ROUTE>_MAX_…` events per `<ROUTE>_<SUBJECT>_WINDOW_SECONDS`.

@@ -1,7 +1,7 @@
 //! The caller's sessions (CONTRACT.md §10, SECURITY.md RT-10): `GET /auth/sessions` and
-//! `DELETE /auth/sessions/{id}`.
+//! `DELETE /auth/sessions/{id}`, and the per-user cap on live sessions (RT-12).
 
-use gatehouse_tests::app::{Backend, TestApp, keys, send, status_json};
+use gatehouse_tests::app::{Backend, Options, TestApp, keys, send, status_json};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::Duration;
@@ -173,7 +173,41 @@ async fn revoking_a_session_ends_it_and_only_own_live_sessions_can_be_revoked(ba
     assert_session_ended(&app, &s1).await;
 }
 
+async fn a_login_past_the_cap_ends_the_least_recently_used_session(backend: Backend) {
+    let mut options = Options::default();
+    options.policy.max_sessions_per_user = 3;
+    let app = TestApp::spawn_with(backend, options).await;
+    let (account, _) = app.new_user().await;
+    let (other, _) = app.new_user().await;
+    let bystander = log_in(&app, &other).await;
+    let oldest = log_in(&app, &account).await;
+    app.clock.advance(Duration::seconds(1));
+    let idle = log_in(&app, &account).await;
+    app.clock.advance(Duration::seconds(1));
+    let third = log_in(&app, &account).await;
+    app.clock.advance(Duration::seconds(1));
+    let oldest = rotate(&app, &oldest.refresh).await;
+    app.clock.advance(Duration::seconds(1));
+    let before = session_ids(&app, &third.access).await;
+
+    let fourth = log_in(&app, &account).await;
+
+    assert_session_ended(&app, &idle).await;
+    let after = session_ids(&app, &fourth.access).await;
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(
+        after[1..],
+        before[..2],
+        "the fourth first, then the two used latest"
+    );
+    for kept in [&oldest, &third, &fourth] {
+        assert_access_works(&app, kept).await;
+    }
+    assert_access_works(&app, &bystander).await;
+}
+
 on_every_backend!(
     the_session_list_shows_live_sessions_most_recently_used_first,
     revoking_a_session_ends_it_and_only_own_live_sessions_can_be_revoked,
+    a_login_past_the_cap_ends_the_least_recently_used_session,
 );
