@@ -16,6 +16,15 @@ pub struct Throttled {
     pub retry_after: Duration,
 }
 
+impl Throttled {
+    /// `Retry-After` in whole seconds, rounded up and at least 1: a client that waits
+    /// exactly this long finds the lock over (rounding down sent it back too early).
+    pub fn retry_after_seconds(&self) -> i64 {
+        let started_second = i64::from(self.retry_after.subsec_nanoseconds() > 0);
+        (self.retry_after.whole_seconds() + started_second).max(1)
+    }
+}
+
 /// A throttled use case either refuses or fails on the store.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ThrottleFailure {
@@ -58,6 +67,7 @@ impl Gatehouse {
         let Verdict::Throttled { retry_after } = verdict else {
             return Ok(());
         };
+        let throttled = Throttled { retry_after };
         let mut parts = key.as_str().splitn(3, ':');
         let (route, kind, subject) = (
             parts.next().unwrap_or_default(),
@@ -70,10 +80,10 @@ impl Gatehouse {
             route,
             per = kind,
             account,
-            retry_after_s = retry_after.whole_seconds(),
+            retry_after_s = throttled.retry_after_seconds(),
             outcome = "refused"
         );
-        Err(Throttled { retry_after }.into())
+        Err(throttled.into())
     }
 }
 
@@ -99,3 +109,17 @@ throttled_errors!(
     crate::RecoveryError,
     crate::ResetError,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_a_started_second_up() {
+        let seconds = |retry_after| Throttled { retry_after }.retry_after_seconds();
+        assert_eq!(seconds(Duration::seconds(900)), 900);
+        assert_eq!(seconds(Duration::milliseconds(899_400)), 900);
+        assert_eq!(seconds(Duration::milliseconds(1)), 1);
+        assert_eq!(seconds(Duration::ZERO), 1);
+    }
+}

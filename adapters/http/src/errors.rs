@@ -74,7 +74,7 @@ impl From<Infra> for ApiError {
 
 impl From<Throttled> for ApiError {
     fn from(t: Throttled) -> Self {
-        let seconds = t.retry_after.whole_seconds().max(1);
+        let seconds = t.retry_after_seconds();
         ApiError::detail(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many login attempts. Try again later.",

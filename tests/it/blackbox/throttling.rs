@@ -38,16 +38,20 @@ impl Answer {
         }
     }
 
+    /// The `Retry-After` of a 429, in seconds.
+    fn retry_after_seconds(&self) -> i64 {
+        self.retry_after
+            .as_deref()
+            .expect("Retry-After on a 429")
+            .parse()
+            .expect("Retry-After is whole seconds")
+    }
+
     /// The answer is 429-T with an integer `Retry-After` in `1..=window` seconds.
     fn assert_throttled(&self, window: Duration) {
         assert_eq!(self.status, StatusCode::TOO_MANY_REQUESTS, "{self:?}");
         assert_eq!(self.body, json!({ "detail": THROTTLED }));
-        let seconds: i64 = self
-            .retry_after
-            .as_deref()
-            .expect("Retry-After on a 429")
-            .parse()
-            .expect("Retry-After is whole seconds");
+        let seconds = self.retry_after_seconds();
         assert!(
             (1..=window.whole_seconds()).contains(&seconds),
             "Retry-After {seconds} outside 1..={}",
@@ -199,11 +203,7 @@ async fn lock_account(app: &TestApp, email: &str) -> i64 {
     let answers = six_logins(app, email, WRONG_PASSWORD, |n| format!("192.0.2.{n}")).await;
     assert_eq!(statuses(&answers), [400, 400, 400, 400, 400, 429]);
     answers[5].assert_throttled(Duration::hours(4));
-    answers[5]
-        .retry_after
-        .as_deref()
-        .and_then(|s| s.parse().ok())
-        .expect("whole seconds")
+    answers[5].retry_after_seconds()
 }
 
 async fn guessing_on_after_each_lock_doubles_the_next_one(backend: Backend) {
@@ -243,6 +243,22 @@ async fn guessing_on_after_each_lock_doubles_the_next_one(backend: Backend) {
         900,
         "so does a quiet spell as long as the last window"
     );
+}
+
+async fn waiting_out_retry_after_is_always_enough(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (user, _) = app.new_user().await;
+    assert_eq!(lock_account(&app, &user.email).await, 900);
+    app.clock.advance(Duration::milliseconds(400));
+
+    let again = login_from(&app, "192.0.2.8", &user.email, &user.password).await;
+    again.assert_throttled(Duration::minutes(15));
+    let wait = again.retry_after_seconds();
+    app.clock.advance(Duration::seconds(wait));
+    let after = login_from(&app, "192.0.2.9", &user.email, &user.password).await;
+
+    assert_eq!(wait, 900, "899.6 s left is sent as 900, not 899");
+    assert_eq!(after.status, StatusCode::OK, "{after:?}");
 }
 
 async fn a_locked_account_can_still_recover_and_the_reset_clears_the_lock(backend: Backend) {
@@ -561,6 +577,7 @@ on_every_backend!(
     six_wrong_logins_with_rotating_untrusted_forwarded_for_are_throttled,
     a_successful_login_clears_the_account_counter,
     guessing_on_after_each_lock_doubles_the_next_one,
+    waiting_out_retry_after_is_always_enough,
     a_locked_account_can_still_recover_and_the_reset_clears_the_lock,
     login_allows_twenty_attempts_per_ip_per_minute_across_both_login_routes,
     signup_allows_ten_per_ip_per_hour,
