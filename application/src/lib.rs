@@ -35,7 +35,9 @@ pub use me::{ChangePasswordError, DeleteMeError, ProfileChanges, UpdateMeError};
 pub use policy::{Policy, ThrottlePolicy};
 pub use recovery::{EmailNotConfigured, PreviewError, RecoveryError, ResetError};
 pub use seed::SeedOutcome;
-pub use sessions::{LogoutError, LogoutScope, RefreshError, RevokeSessionError};
+pub use sessions::{
+    EndAccountSessionsError, LogoutError, LogoutScope, RefreshError, RevokeSessionError,
+};
 pub use signup::{Registration, SignupError};
 pub use throttling::Throttled;
 

@@ -2,7 +2,7 @@
 //! (CONTRACT.md §10, SECURITY.md §2.2, RT-*).
 
 use gatehouse_domain::{
-    EndReason, Infra, Session, SessionId, UserId,
+    Email, EndReason, Infra, Session, SessionId, User, UserId,
     ports::{AccessClaims, EndScope, Rotation, RotationOutcome},
     throttle::ThrottleKey,
 };
@@ -69,6 +69,15 @@ pub enum RevokeSessionError {
     /// Unknown, another user's, or already ended.
     #[error("session not found")]
     NotFound,
+    #[error(transparent)]
+    Infra(#[from] Infra),
+}
+
+/// Why an operator could not end an account's sessions.
+#[derive(Debug, thiserror::Error)]
+pub enum EndAccountSessionsError {
+    #[error("no account has this email address")]
+    UnknownAccount,
     #[error(transparent)]
     Infra(#[from] Infra),
 }
@@ -235,6 +244,29 @@ impl Gatehouse {
             .await?;
         info!(event = "session_revoked", user_id = %me.user.id, session_id = %id, outcome = "ended");
         Ok(())
+    }
+
+    /// Ends every session of the account with `email`, leaving it active: an operator's "log
+    /// out everywhere" after a suspected compromise (SECURITY.md RT-10). Returns the account
+    /// and how many sessions ended.
+    ///
+    /// # Errors
+    /// `UnknownAccount` when no account has this address (compared case-insensitively).
+    pub async fn end_account_sessions(
+        &self,
+        email: &Email,
+    ) -> Result<(User, u64), EndAccountSessionsError> {
+        let user = self
+            .ports
+            .users
+            .find_by_email(&email.key())
+            .await?
+            .ok_or(EndAccountSessionsError::UnknownAccount)?;
+        let ended = self
+            .end_sessions(user.id, EndScope::All, EndReason::Admin)
+            .await?;
+        info!(event = "account_sessions_ended", user_id = %user.id, count = ended, by = "operator", outcome = "ended");
+        Ok((user, ended))
     }
 
     /// Ends sessions of `user` now.

@@ -56,6 +56,13 @@ pub enum Command {
     /// changes an existing account.
     CreateSuperuser(CreateSuperuserArgs),
 
+    /// End every session of an account, leaving the account active.
+    ///
+    /// "Log out everywhere" after a suspected compromise: every refresh token of the account
+    /// stops working at once and its access tokens are refused on their next request. Exits 1
+    /// when no account has the address.
+    EndSessions(EndSessionsArgs),
+
     /// Validate the configuration and print a summary without secrets.
     ///
     /// Exits 0 with "configuration OK" when Gatehouse would start, or 78 with one line per
@@ -126,6 +133,13 @@ pub struct CreateSuperuserArgs {
     /// scripts: `printf '%s\n' "$PASSWORD" | gatehouse create-superuser --email … --password-stdin`.
     #[arg(long)]
     pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EndSessionsArgs {
+    /// The account's email address (compared case-insensitively).
+    #[arg(long, value_name = "EMAIL")]
+    pub email: String,
 }
 
 #[derive(Debug, Args)]

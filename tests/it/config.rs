@@ -1,11 +1,17 @@
 //! The binary refuses a bad configuration before it does anything else: exit 78, every problem
-//! on its own line, no secret echoed (SECURITY.md §4.3, CFG-01…CFG-03, D12). Each case runs the
-//! real executable with a cleared environment in an empty directory, so no developer `.env` or
-//! shell variable leaks in.
+//! on its own line, no secret echoed (SECURITY.md §4.3, CFG-01…CFG-03, D12); and its operator
+//! commands (`migrate`, `create-superuser`, `end-sessions`) work on a real database file. Each
+//! case runs the real executable with a cleared environment in an empty directory, so no
+//! developer `.env` or shell variable leaks in.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gatehouse_tests::process::ServedBinary;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse-for-tests");
 
 /// `EX_CONFIG` from sysexits.h.
 const EX_CONFIG: i32 = 78;
@@ -68,13 +74,28 @@ impl Run {
 
 /// Runs `gatehouse <args>` with exactly `vars` in `dir`.
 fn gatehouse_in(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_gatehouse-for-tests"))
+    gatehouse_with_input(dir, args, vars, "")
+}
+
+/// Runs `gatehouse <args>` with exactly `vars` in `dir`, `input` on its standard input.
+fn gatehouse_with_input(dir: &Path, args: &[&str], vars: &[(&str, &str)], input: &str) -> Run {
+    let mut child = Command::new(BINARY)
         .args(args)
         .env_clear()
         .envs(vars.iter().copied())
         .current_dir(dir)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the gatehouse binary runs");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes())
+        .expect("input written");
+    let output = child.wait_with_output().expect("the gatehouse binary ends");
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -439,4 +460,112 @@ fn migrate_fresh_is_refused_outside_development_even_with_yes() {
             run.output()
         );
     }
+}
+
+/// Logs in on `server` with a form; the token pair's `(access, refresh)`.
+async fn served_login(server: &ServedBinary, email: &str, password: &str) -> (String, String) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/login/access-token", server.base()))
+        .form(&[("username", email), ("password", password)])
+        .send()
+        .await
+        .expect("login sent");
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("token pair");
+    let field = |name: &str| body[name].as_str().expect("a token").to_owned();
+    (field("access_token"), field("refresh_token"))
+}
+
+#[tokio::test]
+async fn operators_create_a_superuser_and_log_an_account_out_everywhere() {
+    let dir = Scratch::new();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("admin.db").display()
+    );
+    let vars = [
+        ("ENVIRONMENT", "development"),
+        ("DATABASE_URL", database.as_str()),
+        ("SECRET_KEY", KEY),
+    ];
+    let run = |args: &[&str], input: &str| gatehouse_with_input(dir.path(), args, &vars, input);
+    let superuser = |email: &str, input: &str| {
+        run(
+            &["create-superuser", "--email", email, "--password-stdin"],
+            input,
+        )
+    };
+    assert_eq!(run(&["migrate", "up"], "").code, Some(0));
+
+    let created = superuser("Root@EXAMPLE.com", "a-strong-pass-1\n");
+    let taken = superuser("root@example.com", "another-pass-12\n");
+    let short = superuser("short@example.com", "tiny-pw\n");
+    assert_eq!(created.code, Some(0), "{}", created.output());
+    assert!(
+        created
+            .stdout
+            .contains("created superuser Root@example.com"),
+        "{}",
+        created.output()
+    );
+    assert_eq!(taken.code, Some(1), "{}", taken.output());
+    assert!(
+        taken.stderr.contains("already exists"),
+        "{}",
+        taken.output()
+    );
+    assert_eq!(short.code, Some(1), "{}", short.output());
+    assert!(short.stderr.contains("8 to 128"), "{}", short.output());
+    for run in [&created, &taken, &short] {
+        for password in ["a-strong-pass-1", "another-pass-12", "tiny-pw"] {
+            assert!(!run.output().contains(password), "{}", run.output());
+        }
+    }
+
+    let server = ServedBinary::start(
+        BINARY,
+        &[("DATABASE_URL", database.as_str()), ("SECRET_KEY", KEY)],
+    );
+    server.wait_ready().await;
+    let client = reqwest::Client::new();
+    let first = served_login(&server, "root@example.com", "a-strong-pass-1").await;
+    let second = served_login(&server, "root@example.com", "a-strong-pass-1").await;
+    let me = |access: String| {
+        client
+            .get(format!("{}/api/v1/users/me", server.base()))
+            .bearer_auth(access)
+            .send()
+    };
+    let profile: serde_json::Value = me(first.0.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(profile["is_superuser"], true, "{profile}");
+
+    let ended = run(&["end-sessions", "--email", "ROOT@example.com"], "");
+    let unknown = run(&["end-sessions", "--email", "nobody@example.com"], "");
+
+    assert_eq!(ended.code, Some(0), "{}", ended.output());
+    assert!(
+        ended
+            .stdout
+            .contains("ended 2 session(s) of Root@example.com"),
+        "{}",
+        ended.output()
+    );
+    assert_eq!(unknown.code, Some(1), "{}", unknown.output());
+    assert!(
+        unknown.stderr.contains("no account"),
+        "{}",
+        unknown.output()
+    );
+    let refreshed = client
+        .post(format!("{}/api/v1/auth/refresh", server.base()))
+        .json(&serde_json::json!({ "refresh_token": first.1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(second.0).await.unwrap().status(),
+        reqwest::StatusCode::FORBIDDEN
+    );
+    served_login(&server, "root@example.com", "a-strong-pass-1").await;
 }

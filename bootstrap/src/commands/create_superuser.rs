@@ -61,6 +61,5 @@ fn read_password(from_stdin: bool) -> std::io::Result<String> {
 }
 
 fn fail(reason: &str) -> ExitCode {
-    eprintln!("gatehouse create-superuser: {reason}");
-    ExitCode::FAILURE
+    super::fail("create-superuser", reason)
 }
