@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod client;
 mod emails;
+mod housekeeping;
 mod items;
 mod login;
 mod me;
@@ -29,6 +30,7 @@ use gatehouse_domain::ports::{
 pub use admin_users::{AdminUserError, NewUser, ReadUserError, UserChanges};
 pub use auth::{AuthError, Forbidden, Principal};
 pub use client::Client;
+pub use housekeeping::Pruned;
 pub use items::{ItemChanges, ItemError, NewItem};
 pub use login::{LoginError, TokenPair};
 pub use me::{ChangePasswordError, DeleteMeError, ProfileChanges, UpdateMeError};

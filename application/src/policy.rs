@@ -45,6 +45,27 @@ pub struct ThrottlePolicy {
     pub refresh_ip: ThrottleRule,
 }
 
+impl ThrottlePolicy {
+    /// How long after its start a counting window can still matter to any rule: its
+    /// longest back-off length, plus the quiet spell as long that forgets its strikes.
+    /// Older windows behave exactly like no window at all.
+    pub fn longest_memory(&self) -> Duration {
+        [
+            self.login_account,
+            self.login_ip,
+            self.signup_ip,
+            self.recovery_ip,
+            self.recovery_email,
+            self.reset_ip,
+            self.refresh_ip,
+        ]
+        .iter()
+        .map(|rule| rule.window_length(rule.max_doublings) * 2)
+        .max()
+        .unwrap_or(Duration::ZERO)
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         let rule = |limit, seconds| ThrottleRule::fixed(limit, Duration::seconds(seconds));
@@ -70,5 +91,19 @@ impl Default for Policy {
             frontend_host: "http://localhost:5173".to_owned(),
             project_name: "Gatehouse".to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_matter_longest_for_the_capped_account_lock_and_its_quiet_spell() {
+        // 15 minutes doubled four times is 4 hours, then 4 hours of quiet.
+        assert_eq!(
+            Policy::default().throttle.longest_memory(),
+            Duration::hours(8)
+        );
     }
 }

@@ -63,6 +63,14 @@ pub enum Command {
     /// when no account has the address.
     EndSessions(EndSessionsArgs),
 
+    /// Delete long-ended sessions and throttle counters nobody needs any more.
+    ///
+    /// Every login adds a session and every refresh a token row; every client address that
+    /// reaches a throttled route adds a counter. Run this daily (cron, a Kubernetes CronJob):
+    /// it deletes sessions over for more than --keep-days, with their refresh tokens, and
+    /// counters no throttle rule can still need. Live sessions are never touched.
+    Prune(PruneArgs),
+
     /// Validate the configuration and print a summary without secrets.
     ///
     /// Exits 0 with "configuration OK" when Gatehouse would start, or 78 with one line per
@@ -140,6 +148,13 @@ pub struct EndSessionsArgs {
     /// The account's email address (compared case-insensitively).
     #[arg(long, value_name = "EMAIL")]
     pub email: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Days an ended session is kept (for the audit trail) before it is deleted.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16))]
+    pub keep_days: u16,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,7 @@ async fn run(command: Command) -> Result<ExitCode, ExitCode> {
             commands::create_superuser::run(configure()?, &args).await
         }
         Command::EndSessions(args) => commands::end_sessions::run(configure()?, &args).await,
+        Command::Prune(args) => commands::prune::run(configure()?, &args).await,
         Command::Migrate { action } => commands::migrate::run(&configure()?, action).await,
     })
 }

@@ -28,6 +28,14 @@ impl Session {
     pub fn is_live(&self, now: OffsetDateTime, idle_timeout: Duration) -> bool {
         self.revoked_at.is_none() && now < self.not_after && now - self.last_used_at <= idle_timeout
     }
+
+    /// Whether the session was already over before `cutoff`: revoked, past `not_after`, or
+    /// idle, before it (`SessionStore::delete_ended`; the SQL adapter writes the same test).
+    pub fn ended_before(&self, cutoff: OffsetDateTime, idle_timeout: Duration) -> bool {
+        self.revoked_at.is_some_and(|at| at < cutoff)
+            || self.not_after < cutoff
+            || self.last_used_at < cutoff - idle_timeout
+    }
 }
 
 /// Why a session ended; stored in `revoked_reason`.

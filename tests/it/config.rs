@@ -1,6 +1,6 @@
 //! The binary refuses a bad configuration before it does anything else: exit 78, every problem
 //! on its own line, no secret echoed (SECURITY.md §4.3, CFG-01…CFG-03, D12); and its operator
-//! commands (`migrate`, `create-superuser`, `end-sessions`) work on a real database file. Each
+//! commands (`migrate`, `create-superuser`, `end-sessions`, `prune`) work on a real database file. Each
 //! case runs the real executable with a cleared environment in an empty directory, so no
 //! developer `.env` or shell variable leaks in.
 
@@ -477,7 +477,7 @@ async fn served_login(server: &ServedBinary, email: &str, password: &str) -> (St
 }
 
 #[tokio::test]
-async fn operators_create_a_superuser_and_log_an_account_out_everywhere() {
+async fn operators_create_a_superuser_log_it_out_everywhere_and_prune() {
     let dir = Scratch::new();
     let database = format!(
         "sqlite://{}?mode=rwc",
@@ -567,5 +567,20 @@ async fn operators_create_a_superuser_and_log_an_account_out_everywhere() {
         me(second.0).await.unwrap().status(),
         reqwest::StatusCode::FORBIDDEN
     );
-    served_login(&server, "root@example.com", "a-strong-pass-1").await;
+    let (access, _) = served_login(&server, "root@example.com", "a-strong-pass-1").await;
+
+    let pruned = run(&["prune", "--keep-days", "0"], "");
+    assert_eq!(pruned.code, Some(0), "{}", pruned.output());
+    assert!(
+        pruned.stdout.contains(
+            "deleted 2 session(s) ended more than 0 day(s) ago and 0 stale throttle counter(s)"
+        ),
+        "{}",
+        pruned.output()
+    );
+    assert_eq!(
+        me(access).await.unwrap().status(),
+        reqwest::StatusCode::OK,
+        "the live session is kept"
+    );
 }

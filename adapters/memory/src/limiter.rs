@@ -39,6 +39,13 @@ impl AttemptLimiter for MemoryLimiter {
         Ok(rule.verdict(&window, now))
     }
 
+    async fn delete_windows(&self, started_before: OffsetDateTime) -> Result<u64, Infra> {
+        let mut state = self.0.lock()?;
+        let before = state.windows.len();
+        state.windows.retain(|_, w| w.started_at >= started_before);
+        Ok((before - state.windows.len()) as u64)
+    }
+
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {
         self.0.lock()?.windows.remove(key);
         Ok(())

@@ -130,6 +130,25 @@ impl SessionStore for MemorySessions {
         Ok(live)
     }
 
+    async fn delete_ended(
+        &self,
+        ended_before: OffsetDateTime,
+        idle_timeout: Duration,
+    ) -> Result<u64, Infra> {
+        let mut state = self.0.lock()?;
+        let before = state.sessions.len();
+        state
+            .sessions
+            .retain(|_, s| !s.ended_before(ended_before, idle_timeout));
+        let State {
+            sessions,
+            refresh_tokens,
+            ..
+        } = &mut *state;
+        refresh_tokens.retain(|_, t| sessions.contains_key(&t.session));
+        Ok((before - sessions.len()) as u64)
+    }
+
     async fn end(
         &self,
         user: UserId,

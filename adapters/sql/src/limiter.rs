@@ -9,7 +9,7 @@ use gatehouse_domain::Infra;
 use gatehouse_domain::ports::AttemptLimiter;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, ThrottleWindow, Verdict};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -174,6 +174,15 @@ impl AttemptLimiter for SqlLimiter {
             .and_then(|row| throttle::Model::from_query_result(&row, ""))
             .map_err(infra)?;
         Ok(rule.verdict(&window(&row), now))
+    }
+
+    async fn delete_windows(&self, started_before: OffsetDateTime) -> Result<u64, Infra> {
+        let deleted = throttle::Entity::delete_many()
+            .filter(throttle::Column::WindowStart.lt(self.0.at(stamp::micros(started_before))))
+            .exec(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(deleted.rows_affected)
     }
 
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {

@@ -45,6 +45,35 @@ pub(crate) async fn end_sessions<C: ConnectionTrait>(
     Ok(update.exec(conn).await?.rows_affected)
 }
 
+/// Sessions deleted per transaction by `delete_ended`.
+const PRUNE_BATCH: u64 = 1000;
+
+/// Deletes up to [`PRUNE_BATCH`] sessions matching `filter` with their refresh tokens, in the
+/// lock order of a user deletion (the sessions, then their tokens); returns how many.
+async fn delete_sessions(txn: &DatabaseTransaction, filter: Condition) -> Result<u64, DbErr> {
+    let ids: Vec<Uuid> = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(filter)
+        .limit(PRUNE_BATCH)
+        .lock(LockType::Update)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::SessionId.is_in(ids.clone()))
+        .exec(txn)
+        .await?;
+    let deleted = session::Entity::delete_many()
+        .filter(session::Column::Id.is_in(ids))
+        .exec(txn)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
 /// The session that issued `token`; with `lock`, its row is locked (PostgreSQL
 /// `FOR NO KEY UPDATE OF gatehouse_session`, the token row itself stays unlocked).
 async fn session_of_token<C: ConnectionTrait>(
@@ -251,6 +280,29 @@ impl SessionStore for SqlSessions {
             .await
             .map_err(infra)?;
         Ok(rows.into_iter().map(session_from_row).collect())
+    }
+
+    async fn delete_ended(
+        &self,
+        ended_before: OffsetDateTime,
+        idle_timeout: Duration,
+    ) -> Result<u64, Infra> {
+        let cutoff = stamp::micros(ended_before);
+        // The SQL form of `Session::ended_before`.
+        let ended = Condition::any()
+            .add(session::Column::RevokedAt.lt(self.0.at(cutoff)))
+            .add(session::Column::NotAfter.lt(self.0.at(cutoff)))
+            .add(session::Column::LastUsedAt.lt(self.0.at(cutoff - idle_timeout)));
+        let mut deleted = 0;
+        loop {
+            let txn = self.0.begin_write().await.map_err(infra)?;
+            let batch = delete_sessions(&txn, ended.clone()).await.map_err(infra)?;
+            txn.commit().await.map_err(infra)?;
+            deleted += batch;
+            if batch < PRUNE_BATCH {
+                return Ok(deleted);
+            }
+        }
     }
 
     async fn end(

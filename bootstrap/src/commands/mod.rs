@@ -6,6 +6,7 @@ pub mod end_sessions;
 pub mod generate_key;
 pub mod migrate;
 pub mod openapi;
+pub mod prune;
 pub mod serve;
 
 /// Reports why `command` failed on standard error; exit 1.

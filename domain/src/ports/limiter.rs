@@ -39,6 +39,13 @@ pub trait AttemptLimiter: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra>;
 
+    /// Deletes every window that started before `started_before`, whatever its key; the
+    /// caller picks a moment after which no rule still needs them. Returns how many.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn delete_windows(&self, started_before: OffsetDateTime) -> Result<u64, Infra>;
+
     /// Forgets every event and strike of `key` (a successful login clears the account counter).
     ///
     /// # Errors

@@ -102,6 +102,20 @@ pub trait SessionStore: Send + Sync {
         idle_timeout: Duration,
     ) -> Result<Vec<Session>, Infra>;
 
+    /// Deletes, with their refresh tokens, the sessions that were over before `ended_before`:
+    /// revoked before it, past `not_after` before it, or last used before
+    /// `ended_before - idle_timeout`. Live sessions and recently ended ones (kept for the
+    /// audit trail and for telling a reused token's owner) stay. Returns how many sessions
+    /// were deleted; works in batches, so a huge backlog never holds locks for long.
+    ///
+    /// # Errors
+    /// `Infra` only; batches already deleted stay deleted.
+    async fn delete_ended(
+        &self,
+        ended_before: OffsetDateTime,
+        idle_timeout: Duration,
+    ) -> Result<u64, Infra>;
+
     /// Revokes the user's not-yet-revoked sessions in `scope` with `reason`; sessions of
     /// other users are never touched. Returns how many sessions were revoked.
     ///

@@ -196,3 +196,22 @@ pub async fn clear_forgets_the_strikes_too(s: Stores) {
         (throttled_for(120), throttled_for(60))
     );
 }
+
+pub async fn delete_windows_removes_windows_started_before_the_cutoff(s: Stores) {
+    let (old, new) = (key("old@example.com"), key("new@example.com"));
+    for _ in 0..3 {
+        hit(&s, &old, T0).await;
+        hit(&s, &new, T0 + Duration::minutes(10)).await;
+    }
+
+    let deleted = s
+        .limiter
+        .delete_windows(T0 + Duration::minutes(5))
+        .await
+        .unwrap();
+
+    assert_eq!(deleted, 1);
+    let at = T0 + Duration::minutes(10);
+    assert_eq!(check(&s, &old, at).await, Verdict::Allowed);
+    assert!(check(&s, &new, at).await.is_throttled());
+}

@@ -93,6 +93,7 @@ macro_rules! contract_suite {
                 ending_another_users_session_revokes_nothing,
                 ending_all_revokes_every_live_session_of_that_user_only,
                 ending_all_but_one_keeps_that_session,
+                delete_ended_removes_sessions_over_before_the_cutoff_only,
             ],
             reset_tokens: [
                 an_issued_token_checks_as_valid_for_its_user_without_being_used,
@@ -113,6 +114,7 @@ macro_rules! contract_suite {
                 a_quiet_spell_as_long_as_the_last_window_forgets_the_strikes,
                 a_window_that_never_filled_is_no_strike,
                 clear_forgets_the_strikes_too,
+                delete_windows_removes_windows_started_before_the_cutoff,
             ],
         }
     };

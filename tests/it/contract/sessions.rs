@@ -404,3 +404,64 @@ pub async fn ending_all_but_one_keeps_that_session(s: Stores) {
 
     assert_eq!(outcome, (1, vec![LOGOUT, ADMIN, None, None]));
 }
+
+pub async fn delete_ended_removes_sessions_over_before_the_cutoff_only(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await.id;
+    let bob = store(&s, user("bob@example.com")).await.id;
+    let now = T0 + Duration::days(60);
+    let cutoff = now - Duration::days(30);
+    // Each deleted one is over for one reason only: revoked, expired or idle.
+    let long_revoked = session(alice, cutoff - Duration::days(2));
+    let recently_revoked = session(alice, now - Duration::days(5));
+    let expired = Session {
+        not_after: cutoff - Duration::days(1),
+        ..session(alice, cutoff - Duration::days(5))
+    };
+    let idle = session(alice, cutoff - IDLE - Duration::days(1));
+    let idle_but_recent = session(alice, cutoff - IDLE + Duration::days(1));
+    let live = session(alice, now - Duration::hours(1));
+    let foreign_revoked = session(bob, cutoff - Duration::days(3));
+    let rows = [
+        &long_revoked,
+        &recently_revoked,
+        &expired,
+        &idle,
+        &idle_but_recent,
+        &live,
+        &foreign_revoked,
+    ];
+    let mut tokens = Vec::new();
+    for row in rows {
+        tokens.push(open(&s, row).await);
+    }
+    for (owner, row, at) in [
+        (alice, &long_revoked, cutoff - Duration::days(1)),
+        (alice, &recently_revoked, now - Duration::days(1)),
+        (bob, &foreign_revoked, cutoff - Duration::seconds(1)),
+    ] {
+        let scope = EndScope::One(row.id);
+        s.sessions
+            .end(owner, scope, EndReason::Logout, at)
+            .await
+            .unwrap();
+    }
+
+    let deleted = s.sessions.delete_ended(cutoff, IDLE).await.unwrap();
+
+    assert_eq!(deleted, 4);
+    let mut kept = Vec::new();
+    for first in &tokens {
+        kept.push(s.sessions.find_by_token(first).await.unwrap().map(|s| s.id));
+    }
+    let expected = [
+        None,
+        Some(recently_revoked.id),
+        None,
+        None,
+        Some(idle_but_recent.id),
+        Some(live.id),
+        None,
+    ];
+    assert_eq!(kept, expected);
+    assert_eq!(s.sessions.delete_ended(cutoff, IDLE).await.unwrap(), 0);
+}

@@ -432,3 +432,46 @@ async fn rows_pointing_at_a_missing_user_are_refused_on_every_engine() {
         );
     }
 }
+
+#[tokio::test]
+async fn deleting_ended_sessions_goes_through_a_backlog_in_batches() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        let user = user("backlog@example.com");
+        store.users().insert(&user).await.expect("user");
+        let sessions = store.sessions();
+        // One more than a batch, all over at T0 + 40 days; one live.
+        for _ in 0..1001 {
+            sessions
+                .create(&session(user.id), &token())
+                .await
+                .expect("session");
+        }
+        let now = T0 + Duration::days(40);
+        let live = gatehouse_domain::Session {
+            last_used_at: now,
+            not_after: now + Duration::days(30),
+            ..session(user.id)
+        };
+        sessions.create(&live, &token()).await.expect("live");
+
+        let deleted = sessions
+            .delete_ended(now, Duration::days(7))
+            .await
+            .expect("delete");
+
+        assert_eq!(deleted, 1001, "{engine:?}");
+        let left = sessions
+            .list_live(user.id, now, Duration::days(7))
+            .await
+            .expect("list");
+        assert_eq!(left.len(), 1, "{engine:?}");
+        let tokens =
+            super::count_rows(&db.connection().await, "gatehouse_refresh_token", None).await;
+        assert_eq!(
+            tokens, 1,
+            "{engine:?}: the deleted sessions' tokens went with them"
+        );
+    }
+}
