@@ -39,9 +39,15 @@ pub(crate) fn user_write(e: DbErr) -> UserWriteError {
 fn is_transient(e: &DbErr) -> bool {
     match e {
         DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => is_transient_sqlx(e),
+        // A connection that could not be set up is the database being unreachable, whatever
+        // sqlx calls it: a peer that accepts and at once closes (a proxy or pooler whose
+        // backend is gone) is reported as "unexpected response from SSLRequest: 0x00".
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => {
+            is_transient_sqlx(e) || matches!(**e, sqlx::Error::Protocol(_))
+        }
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            is_transient_sqlx(e)
+        }
         _ => false,
     }
 }
@@ -87,5 +93,21 @@ mod tests {
             infra(DbErr::RecordNotFound("x".into())),
             Infra::Unexpected(_)
         ));
+    }
+
+    #[test]
+    fn a_peer_closing_during_connection_set_up_is_unavailable() {
+        let closed = || sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(matches!(
+            infra(DbErr::Conn(RuntimeErr::SqlxError(closed().into()))),
+            Infra::Unavailable(_)
+        ));
+        assert!(
+            matches!(
+                infra(DbErr::Query(RuntimeErr::SqlxError(closed().into()))),
+                Infra::Unexpected(_)
+            ),
+            "mid-query protocol errors stay unexpected"
+        );
     }
 }
