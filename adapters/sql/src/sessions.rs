@@ -45,17 +45,22 @@ pub(crate) async fn end_sessions<C: ConnectionTrait>(
     Ok(update.exec(conn).await?.rows_affected)
 }
 
-/// Sessions deleted per transaction by `delete_ended`.
-const PRUNE_BATCH: u64 = 1000;
+/// Sessions deleted per batch: the ids of one batch are bound as parameters, which
+/// PostgreSQL limits to 65535 per statement.
+pub(crate) const DELETE_BATCH: u64 = 1000;
 
-/// Deletes up to [`PRUNE_BATCH`] sessions matching `filter` with their refresh tokens, in the
-/// lock order of a user deletion (the sessions, then their tokens); returns how many.
-async fn delete_sessions(txn: &DatabaseTransaction, filter: Condition) -> Result<u64, DbErr> {
+/// Deletes up to [`DELETE_BATCH`] sessions matching `filter` with their refresh tokens,
+/// locking the sessions before touching their tokens (the lock order of every session
+/// write); returns how many. Used by `delete_ended` and by deleting a user.
+pub(crate) async fn delete_session_batch(
+    txn: &DatabaseTransaction,
+    filter: Condition,
+) -> Result<u64, DbErr> {
     let ids: Vec<Uuid> = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
         .filter(filter)
-        .limit(PRUNE_BATCH)
+        .limit(DELETE_BATCH)
         .lock(LockType::Update)
         .into_tuple()
         .all(txn)
@@ -296,10 +301,12 @@ impl SessionStore for SqlSessions {
         let mut deleted = 0;
         loop {
             let txn = self.0.begin_write().await.map_err(infra)?;
-            let batch = delete_sessions(&txn, ended.clone()).await.map_err(infra)?;
+            let batch = delete_session_batch(&txn, ended.clone())
+                .await
+                .map_err(infra)?;
             txn.commit().await.map_err(infra)?;
             deleted += batch;
-            if batch < PRUNE_BATCH {
+            if batch < DELETE_BATCH {
                 return Ok(deleted);
             }
         }

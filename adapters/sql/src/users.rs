@@ -4,19 +4,19 @@
 use async_trait::async_trait;
 use gatehouse_domain::ports::{UserRepository, UserWriteError};
 use gatehouse_domain::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId};
-use sea_orm::sea_query::{Expr, LockType, Query};
+use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::db::{Db, finish};
-use crate::entity::{item, refresh_token, reset_token, session, user};
+use crate::entity::{item, reset_token, session, user};
 use crate::error::{infra, user_write};
 use crate::listing::newest_first;
 use crate::mapping::{user_from_row, user_to_row};
-use crate::sessions::end_sessions;
+use crate::sessions::{DELETE_BATCH, delete_session_batch, end_sessions};
 use crate::write;
 
 /// The user accounts.
@@ -103,32 +103,10 @@ async fn delete_in(txn: &DatabaseTransaction, id: Uuid) -> Result<bool, DbErr> {
     if lock_user(txn, id, LockType::Update).await?.is_none() {
         return Ok(false);
     }
-    let _: Vec<Uuid> = session::Entity::find()
-        .select_only()
-        .column(session::Column::Id)
-        .filter(session::Column::UserId.eq(id))
-        .lock(LockType::Update)
-        .into_tuple()
-        .all(txn)
-        .await?;
+    let owned = Condition::all().add(session::Column::UserId.eq(id));
+    while delete_session_batch(txn, owned.clone()).await? == DELETE_BATCH {}
     item::Entity::delete_many()
         .filter(item::Column::OwnerId.eq(id))
-        .exec(txn)
-        .await?;
-    refresh_token::Entity::delete_many()
-        .filter(
-            refresh_token::Column::SessionId.in_subquery(
-                Query::select()
-                    .column(session::Column::Id)
-                    .from(session::Entity)
-                    .and_where(session::Column::UserId.eq(id))
-                    .to_owned(),
-            ),
-        )
-        .exec(txn)
-        .await?;
-    session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(id))
         .exec(txn)
         .await?;
     drop_reset_tokens(txn, id).await?;
