@@ -464,9 +464,8 @@ fn migrate_fresh_is_refused_outside_development_even_with_yes() {
 
 /// Logs in on `server` with a form; the token pair's `(access, refresh)`.
 async fn served_login(server: &ServedBinary, email: &str, password: &str) -> (String, String) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/login/access-token", server.base()))
-        .form(&[("username", email), ("password", password)])
+    let response = server
+        .login(&reqwest::Client::new(), email, password)
         .send()
         .await
         .expect("login sent");

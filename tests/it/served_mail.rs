@@ -132,15 +132,7 @@ async fn without_smtp_host_email_is_off_and_recovery_still_answers() {
     server.wait_ready().await;
     let (base, client) = (server.base(), Client::new());
     // Development seeds the template's superuser when FIRST_SUPERUSER is unset.
-    let (status, tokens) = send(
-        client
-            .post(format!("{base}/api/v1/login/access-token"))
-            .form(&[
-                ("username", "admin@example.com"),
-                ("password", "changethis"),
-            ]),
-    )
-    .await;
+    let (status, tokens) = send(server.login(&client, "admin@example.com", "changethis")).await;
     assert_eq!(status, StatusCode::OK);
     let admin = tokens["access_token"].as_str().expect("an access token");
 

@@ -59,6 +59,18 @@ impl ServedBinary {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// A form login (route 1) to this server, sent through `client`.
+    pub fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::RequestBuilder {
+        client
+            .post(format!("{}/api/v1/login/access-token", self.base()))
+            .form(&[("username", email), ("password", password)])
+    }
+
     /// Waits (up to 60 s) until `/health/ready` answers 200.
     pub async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
