@@ -3,6 +3,22 @@
 
 use std::hash::{BuildHasher, RandomState};
 
+/// Logs the audit event `$event` (SECURITY.md RL-06) at `$level` (`info` or `warn`) with the
+/// request's client (IP and user agent) and `$outcome`; other fields, in tracing's syntax,
+/// come after the outcome here and right after the name in the line. One list of client
+/// fields for every event, so none of them can drop one.
+macro_rules! client_event {
+    ($level:ident, $event:literal, $client:expr, $outcome:literal $(, $($field:tt)+)?) => {
+        tracing::$level!(
+            event = $event,
+            $($($field)+,)?
+            ip = $client.ip.as_deref(),
+            user_agent = $client.user_agent.as_deref(),
+            outcome = $outcome
+        )
+    };
+}
+
 use gatehouse_domain::EmailKey;
 
 /// Fingerprints identifiers with a key drawn at start-up. A plain hash of an email address

@@ -68,25 +68,19 @@ impl Gatehouse {
                     .limiter
                     .hit(&account, &rules.login_account, now)
                     .await?;
-                info!(
-                    event = "login_failed",
+                client_event!(
+                    info,
+                    "login_failed",
+                    client,
+                    "incorrect_credentials",
                     user_id = user.as_ref().map(|u| u.id.to_string()),
-                    account = self.fingerprints.account(&key),
-                    ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref(),
-                    outcome = "incorrect_credentials"
+                    account = self.fingerprints.account(&key)
                 );
                 return Err(LoginError::IncorrectCredentials);
             }
         };
         if !user.is_active {
-            info!(
-                event = "login_failed",
-                user_id = %user.id,
-                ip = client.ip.as_deref(),
-                user_agent = client.user_agent.as_deref(),
-                outcome = "inactive"
-            );
+            client_event!(info, "login_failed", client, "inactive", user_id = %user.id);
             return Err(LoginError::Inactive);
         }
         self.ports.limiter.clear(&account).await?;
@@ -94,7 +88,7 @@ impl Gatehouse {
             self.upgrade_hash(&user, password).await;
         }
         let pair = self.open_session(&user, client).await?;
-        info!(event = "login_succeeded", user_id = %user.id, ip = client.ip.as_deref(), user_agent = client.user_agent.as_deref(), outcome = "success");
+        client_event!(info, "login_succeeded", client, "success", user_id = %user.id);
         Ok(pair)
     }
 

@@ -144,30 +144,21 @@ impl Gatehouse {
                     let account = ThrottleKey::new("login:account", user.email.key().as_str());
                     self.ports.limiter.clear(&account).await?;
                 }
-                info!(
-                    event = "password_reset",
-                    user_id = %user_id,
-                    ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref(),
-                    outcome = "all_sessions_ended"
+                client_event!(
+                    info,
+                    "password_reset",
+                    client,
+                    "all_sessions_ended",
+                    user_id = %user_id
                 );
                 Ok(())
             }
             Redemption::Inactive => {
-                info!(
-                    event = "password_reset_failed",
-                    ip = client.ip.as_deref(),
-                    outcome = "inactive_user"
-                );
+                client_event!(info, "password_reset_failed", client, "inactive_user");
                 Err(ResetError::Inactive)
             }
             Redemption::Invalid => {
-                info!(
-                    event = "password_reset_failed",
-                    ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref(),
-                    outcome = "invalid_token"
-                );
+                client_event!(info, "password_reset_failed", client, "invalid_token");
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 Err(ResetError::InvalidToken)
             }

@@ -6,7 +6,7 @@ use gatehouse_domain::{
     ports::{AccessClaims, EndScope, Rotation, RotationOutcome},
     throttle::ThrottleKey,
 };
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::{Client, Gatehouse, Principal, TokenPair, throttling::Throttled};
 
@@ -18,14 +18,11 @@ macro_rules! session_event {
         $level:ident, $event:literal, $session:expr, $client:expr, $outcome:literal
         $(, $field:ident = $value:expr)* $(,)?
     ) => {
-        $level!(
-            event = $event,
+        client_event!(
+            $level, $event, $client, $outcome,
             $($field = $value,)*
             user_id = %$session.user_id,
-            session_id = %$session.id,
-            ip = $client.ip.as_deref(),
-            user_agent = $client.user_agent.as_deref(),
-            outcome = $outcome
+            session_id = %$session.id
         )
     };
 }
@@ -137,12 +134,7 @@ impl Gatehouse {
                 return Err(RefreshError::Invalid);
             }
             RotationOutcome::Invalid => {
-                info!(
-                    event = "refresh_failed",
-                    ip = client.ip.as_deref(),
-                    user_agent = client.user_agent.as_deref(),
-                    outcome = "invalid_token"
-                );
+                client_event!(info, "refresh_failed", client, "invalid_token");
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 return Err(RefreshError::Invalid);
             }

@@ -3,7 +3,6 @@
 use gatehouse_domain::{
     Email, FullName, Infra, Password, User, UserId, ports::UserWriteError, throttle::ThrottleKey,
 };
-use tracing::info;
 
 use crate::{Client, Gatehouse, throttling::Throttled};
 
@@ -49,13 +48,7 @@ impl Gatehouse {
         let user = self
             .create_account(form.email, &form.password, form.full_name, false, true)
             .await?;
-        info!(
-            event = "signup",
-            user_id = %user.id,
-            ip = client.ip.as_deref(),
-            user_agent = client.user_agent.as_deref(),
-            outcome = "created"
-        );
+        client_event!(info, "signup", client, "created", user_id = %user.id);
         Ok(user)
     }
 
