@@ -1,8 +1,8 @@
 //! Superuser administration of accounts (CONTRACT.md routes 6, 7, 13–15).
 
 use gatehouse_domain::{
-    Email, EndReason, FullName, Infra, Listing, Page, Password, SessionEnd, User, UserId,
-    ports::UserWriteError,
+    Email, EndReason, FullName, Infra, Listing, NewPassword, Page, Password, SessionEnd, User,
+    UserId, UserPatch, ports::UserWriteError,
 };
 use tracing::info;
 
@@ -63,6 +63,8 @@ impl From<UserWriteError> for AdminUserError {
             UserWriteError::EmailTaken => Self::EmailTaken,
             UserWriteError::NotFound => Self::NotFound,
             UserWriteError::LastActiveSuperuser => Self::LastActiveSuperuser,
+            // Only a compare-and-set change returns it, and admins set passwords outright.
+            UserWriteError::PasswordChanged => Self::Infra(Infra::unexpected(e)),
             UserWriteError::Infra(i) => Self::Infra(i),
         }
     }
@@ -115,7 +117,8 @@ impl Gatehouse {
             .ok_or(ReadUserError::NotFound)
     }
 
-    /// Applies a superuser's changes. Setting a password or deactivating ends all the
+    /// Applies a superuser's changes — the fields present, and only those, to the account
+    /// as it is at the moment of writing. Setting a password or deactivating ends all the
     /// user's sessions (CONTRACT.md §9f, §3.1).
     ///
     /// # Errors
@@ -126,42 +129,35 @@ impl Gatehouse {
         id: UserId,
         changes: UserChanges,
     ) -> Result<User, AdminUserError> {
-        let mut user = self
-            .ports
-            .users
-            .get(id)
-            .await?
-            .ok_or(AdminUserError::NotFound)?;
-        if let Some(email) = changes.email {
-            user.email = email;
-        }
-        if let Some(full_name) = changes.full_name {
-            user.full_name = full_name;
-        }
-        if let Some(is_active) = changes.is_active {
-            user.is_active = is_active;
-        }
-        if let Some(is_superuser) = changes.is_superuser {
-            user.is_superuser = is_superuser;
-        }
-        let sessions = if !user.is_active {
+        let sessions = if changes.is_active == Some(false) {
             SessionEnd::All(EndReason::UserDisabled)
         } else if changes.password.is_some() {
             SessionEnd::All(EndReason::Admin)
         } else {
             SessionEnd::Keep
         };
-        if let Some(password) = &changes.password {
-            user.hashed_password = self.ports.hasher.hash(password).await?;
-        }
-        self.ports.users.update(&user, sessions).await?;
+        let password = match &changes.password {
+            Some(password) => Some(NewPassword {
+                hash: self.ports.hasher.hash(password).await?,
+                replaces: None,
+            }),
+            None => None,
+        };
+        let patch = UserPatch {
+            email: changes.email,
+            full_name: changes.full_name,
+            is_active: changes.is_active,
+            is_superuser: changes.is_superuser,
+            password,
+        };
+        let user = self.ports.users.update(id, &patch, sessions).await?;
         info!(
             event = "user_updated",
             user_id = %user.id,
             by = %admin.user.id,
             active = user.is_active,
             superuser = user.is_superuser,
-            password_set = changes.password.is_some(),
+            password_set = patch.sets_password(),
             outcome = "updated"
         );
         Ok(user)
@@ -170,7 +166,8 @@ impl Gatehouse {
     /// Deletes another account with its items and sessions.
     ///
     /// # Errors
-    /// `NotFound`, then `DeleteSelf`.
+    /// `NotFound`, then `DeleteSelf`; `LastActiveSuperuser` when the account is the last
+    /// active superuser at the moment of deleting (two superusers deleting each other).
     pub async fn delete_user(&self, admin: &Principal, id: UserId) -> Result<(), AdminUserError> {
         if self.ports.users.get(id).await?.is_none() {
             return Err(AdminUserError::NotFound);
@@ -178,9 +175,7 @@ impl Gatehouse {
         if id == admin.user.id {
             return Err(AdminUserError::DeleteSelf);
         }
-        if !self.ports.users.delete(id).await? {
-            return Err(AdminUserError::NotFound);
-        }
+        self.ports.users.delete(id).await?;
         info!(event = "user_deleted", user_id = %id, by = %admin.user.id, outcome = "deleted");
         Ok(())
     }

@@ -9,10 +9,3 @@ pub struct Client {
     /// The `User-Agent` header, cut to 512 characters.
     pub user_agent: Option<String>,
 }
-
-impl Client {
-    /// The IP as a throttling subject; requests without one share a bucket.
-    pub(crate) fn ip_subject(&self) -> &str {
-        self.ip.as_deref().unwrap_or("unknown")
-    }
-}

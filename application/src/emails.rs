@@ -2,70 +2,89 @@
 //! `application/templates/`. Links are built from `FRONTEND_HOST`, never from request
 //! headers (RT-14); the new-account mail never holds a password (§9g).
 
-use gatehouse_domain::{Email, ports::OutgoingEmail};
+use std::sync::LazyLock;
+
+use gatehouse_domain::{Email, Infra, ports::OutgoingEmail};
+use minijinja::{AutoEscape, Environment, Value};
 
 use crate::Policy;
 
-struct Template {
-    html: &'static str,
-    text: &'static str,
-}
+/// Every message's two bodies, named `<message>.html` and `<message>.txt`.
+const TEMPLATES: [(&str, &str); 6] = [
+    ("recovery.html", include_str!("../templates/recovery.html")),
+    ("recovery.txt", include_str!("../templates/recovery.txt")),
+    (
+        "new_account.html",
+        include_str!("../templates/new_account.html"),
+    ),
+    (
+        "new_account.txt",
+        include_str!("../templates/new_account.txt"),
+    ),
+    (
+        "test_email.html",
+        include_str!("../templates/test_email.html"),
+    ),
+    (
+        "test_email.txt",
+        include_str!("../templates/test_email.txt"),
+    ),
+];
 
-const RECOVERY: Template = Template {
-    html: include_str!("../templates/recovery.html"),
-    text: include_str!("../templates/recovery.txt"),
-};
-const NEW_ACCOUNT: Template = Template {
-    html: include_str!("../templates/new_account.html"),
-    text: include_str!("../templates/new_account.txt"),
-};
-const TEST: Template = Template {
-    html: include_str!("../templates/test_email.html"),
-    text: include_str!("../templates/test_email.txt"),
-};
-
-/// Escapes text for HTML element content and double-quoted attributes.
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
+/// The templates, parsed once. Rendering is one pass of a real template engine: values
+/// (addresses, names) are data and never read as template text, and the HTML bodies
+/// escape them automatically. A template that fails to parse is kept out and reported
+/// when a message needs it (the unit tests render every one).
+static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    for (name, source) in TEMPLATES {
+        if let Err(error) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %error, "mail template does not parse");
         }
     }
-    out
-}
+    env
+});
 
-/// Fills `{{name}}` placeholders; values are escaped for HTML except the link, which is
-/// built by us from `FRONTEND_HOST` and a URL-safe token and must stay byte-for-byte
-/// (`/`, `?`, `=` unescaped inside a double-quoted `href`).
+/// Renders one message's two bodies. `link` is built by us from `FRONTEND_HOST` and a
+/// URL-safe token and must stay byte-for-byte inside a double-quoted `href`, so it is
+/// marked safe; everything else is escaped in the HTML body.
 fn render(
-    template: &Template,
+    message: &str,
     to: &Email,
     subject: String,
     link: &str,
     extra: &[(&str, String)],
-) -> OutgoingEmail {
-    let fill = |body: &str, escape: fn(&str) -> String| {
-        let mut out = body
-            .replace("{{subject}}", &escape(&subject))
-            .replace("{{email}}", &escape(to.as_str()))
-            .replace("{{link}}", link);
-        for (name, value) in extra {
-            out = out.replace(&format!("{{{{{name}}}}}"), &escape(value));
-        }
-        out
+) -> Result<OutgoingEmail, Infra> {
+    let mut values = vec![
+        ("subject", Value::from(subject.as_str())),
+        ("email", Value::from(to.as_str())),
+        ("link", Value::from_safe_string(link.to_owned())),
+    ];
+    values.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (*name, Value::from(value.as_str()))),
+    );
+    let context = Value::from_pairs(values);
+    let body = |kind: &str| {
+        ENVIRONMENT
+            .get_template(&format!("{message}.{kind}"))
+            .and_then(|template| template.render(&context))
+            .map_err(|e| Infra::unexpected(format!("rendering the {message} mail: {e}")))
     };
-    OutgoingEmail {
+    Ok(OutgoingEmail {
         to: to.clone(),
-        html: fill(template.html, escape_html),
-        text: fill(template.text, str::to_owned),
+        html: body("html")?,
+        text: body("txt")?,
         subject,
-    }
+    })
 }
 
 impl Policy {
@@ -74,7 +93,7 @@ impl Policy {
     }
 
     /// The recovery mail carrying `token` (or a placeholder for the admin preview).
-    pub(crate) fn recovery_email(&self, to: &Email, token: &str) -> OutgoingEmail {
+    pub(crate) fn recovery_email(&self, to: &Email, token: &str) -> Result<OutgoingEmail, Infra> {
         let subject = format!(
             "{} - Password recovery for user {}",
             self.project_name,
@@ -84,7 +103,7 @@ impl Policy {
         let hours = (self.reset_token_lifetime.whole_minutes() as f64 / 60.0).to_string();
         let [project] = self.project();
         render(
-            &RECOVERY,
+            "recovery",
             to,
             subject,
             &link,
@@ -93,14 +112,14 @@ impl Policy {
     }
 
     /// The mail telling a new user an account exists (route 7).
-    pub(crate) fn new_account_email(&self, to: &Email) -> OutgoingEmail {
+    pub(crate) fn new_account_email(&self, to: &Email) -> Result<OutgoingEmail, Infra> {
         let subject = format!(
             "{} - New account for user {}",
             self.project_name,
             to.as_str()
         );
         render(
-            &NEW_ACCOUNT,
+            "new_account",
             to,
             subject,
             &self.frontend_host,
@@ -109,9 +128,15 @@ impl Policy {
     }
 
     /// The admin's test mail (route 21).
-    pub(crate) fn test_email(&self, to: &Email) -> OutgoingEmail {
+    pub(crate) fn test_email(&self, to: &Email) -> Result<OutgoingEmail, Infra> {
         let subject = format!("{} - Test email", self.project_name);
-        render(&TEST, to, subject, &self.frontend_host, &self.project())
+        render(
+            "test_email",
+            to,
+            subject,
+            &self.frontend_host,
+            &self.project(),
+        )
     }
 }
 
@@ -130,7 +155,7 @@ mod tests {
     #[test]
     fn recovery_link_is_a_plain_double_quoted_href() {
         let to = Email::parse("dave@example.com").unwrap();
-        let mail = policy().recovery_email(&to, "abc_DEF-123");
+        let mail = policy().recovery_email(&to, "abc_DEF-123").unwrap();
         assert_eq!(
             mail.subject,
             "Acme <Corp> - Password recovery for user dave@example.com"
@@ -150,12 +175,44 @@ mod tests {
     #[test]
     fn new_account_mail_links_the_frontend_and_holds_no_password() {
         let to = Email::parse("new@example.com").unwrap();
-        let mail = policy().new_account_email(&to);
+        let mail = policy().new_account_email(&to).unwrap();
         assert_eq!(
             mail.subject,
             "Acme <Corp> - New account for user new@example.com"
         );
         assert!(mail.html.contains("href=\"https://app.example.com\""));
         assert!(!mail.html.to_lowercase().contains("password:"));
+    }
+
+    #[test]
+    fn user_data_is_substituted_once_and_never_read_as_template_text() {
+        // The private route stores an address as given, so any text can reach a template.
+        let to = Email::unchecked("{{link}}{%raw%}<b>@example.com");
+        let mail = policy().recovery_email(&to, "tok").unwrap();
+        let link = "https://app.example.com/reset-password?token=tok";
+        assert_eq!(mail.text.matches(link).count(), 1, "{}", mail.text);
+        assert!(mail.text.contains("Hello {{link}}{%raw%}<b>@example.com,"));
+        assert_eq!(mail.html.matches(link).count(), 1, "{}", mail.html);
+        assert!(
+            mail.html
+                .contains("Hello {{link}}{%raw%}&lt;b&gt;@example.com,")
+        );
+    }
+
+    #[test]
+    fn every_message_renders_both_bodies() {
+        let to = Email::parse("a@example.com").unwrap();
+        let policy = policy();
+        for mail in [
+            policy.recovery_email(&to, "t"),
+            policy.new_account_email(&to),
+            policy.test_email(&to),
+        ] {
+            let mail = mail.unwrap();
+            for body in [&mail.html, &mail.text] {
+                assert!(body.contains("Acme"), "{body}");
+                assert!(!body.contains("{{"), "{body}");
+            }
+        }
     }
 }

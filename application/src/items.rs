@@ -1,6 +1,8 @@
 //! Items and the owner-or-superuser rule (CONTRACT.md routes 16–20, SECURITY.md D4, AZ-02).
 
-use gatehouse_domain::{Infra, Item, ItemDescription, ItemId, ItemTitle, Listing, Page, UserId};
+use gatehouse_domain::{
+    Infra, Item, ItemDescription, ItemId, ItemTitle, Listing, Page, UserId, ports::OwnedWriteError,
+};
 use tracing::info;
 
 use crate::{Gatehouse, Principal};
@@ -26,6 +28,9 @@ pub enum ItemError {
     NotFound,
     #[error("not enough permissions")]
     NotOwner,
+    /// The caller's account was deleted while the request ran; nothing was stored.
+    #[error("user not found")]
+    UserNotFound,
     #[error(transparent)]
     Infra(#[from] Infra),
 }
@@ -49,8 +54,8 @@ impl Gatehouse {
     /// Creates an item owned by the caller.
     ///
     /// # Errors
-    /// `Infra` only.
-    pub async fn create_item(&self, me: &Principal, new: NewItem) -> Result<Item, Infra> {
+    /// `UserNotFound` when the caller's account was deleted meanwhile.
+    pub async fn create_item(&self, me: &Principal, new: NewItem) -> Result<Item, ItemError> {
         let item = Item {
             id: ItemId::random(),
             title: new.title,
@@ -58,7 +63,10 @@ impl Gatehouse {
             owner_id: me.user.id,
             created_at: Some(self.ports.clock.now()),
         };
-        self.ports.items.insert(&item).await?;
+        self.ports.items.insert(&item).await.map_err(|e| match e {
+            OwnedWriteError::OwnerGone => ItemError::UserNotFound,
+            OwnedWriteError::Infra(i) => ItemError::Infra(i),
+        })?;
         Ok(item)
     }
 

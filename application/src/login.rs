@@ -2,11 +2,10 @@
 //! session with its first refresh token, within the per-user session cap.
 
 use gatehouse_domain::{
-    EmailKey, EndReason, Infra, Password, Secret, Session, SessionId, User,
-    ports::{AccessClaims, EndScope, IssuedAccessToken},
+    EmailKey, Infra, Password, Secret, Session, SessionId, User,
+    ports::{AccessClaims, IssuedAccessToken, OwnedWriteError, SessionCap},
     throttle::ThrottleKey,
 };
-use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::{Client, Gatehouse, throttling::Throttled};
@@ -36,10 +35,16 @@ pub enum LoginError {
 impl Gatehouse {
     /// Logs in with an email and password and opens a session.
     ///
+    /// Both limits count the attempt before the password is verified (an atomic reserve:
+    /// increment, then judge the new count), so however many guesses arrive together, at
+    /// most the account limit of them are verified per window; a success clears the
+    /// account's count.
+    ///
     /// # Errors
     /// `Throttled` before any hashing when the account or the client IP is locked;
     /// `IncorrectCredentials` for an unknown email or a wrong password, after the same work
-    /// in both cases; `Inactive` for a deactivated account with the right password.
+    /// in both cases (and for an account deleted while the login ran); `Inactive` for a
+    /// deactivated account with the right password.
     pub async fn login(
         &self,
         username: &str,
@@ -50,9 +55,9 @@ impl Gatehouse {
         let rules = self.policy.throttle;
         let key = EmailKey::of(username);
         let account = ThrottleKey::new("login:account", key.as_str());
-        let ip = ThrottleKey::new("login:ip", client.ip_subject());
+        let ip = self.ip_key("login:ip", client);
         self.throttle_hit(&ip, &rules.login_ip, now).await?;
-        self.throttle_check(&account, &rules.login_account, now)
+        self.throttle_hit(&account, &rules.login_account, now)
             .await?;
 
         let user = self.ports.users.find_by_email(&key).await?;
@@ -64,10 +69,6 @@ impl Gatehouse {
         let user = match user {
             Some(user) if verdict.matches => user,
             _ => {
-                self.ports
-                    .limiter
-                    .hit(&account, &rules.login_account, now)
-                    .await?;
                 client_event!(
                     info,
                     "login_failed",
@@ -87,7 +88,10 @@ impl Gatehouse {
         if verdict.needs_rehash {
             self.upgrade_hash(&user, password).await;
         }
-        let pair = self.open_session(&user, client).await?;
+        let Some(pair) = self.open_session(&user, client).await? else {
+            client_event!(info, "login_failed", client, "user_deleted", user_id = %user.id);
+            return Err(LoginError::IncorrectCredentials);
+        };
         client_event!(info, "login_succeeded", client, "success", user_id = %user.id);
         Ok(pair)
     }
@@ -109,47 +113,9 @@ impl Gatehouse {
         }
     }
 
-    /// Ends the user's least recently used live sessions beyond
-    /// `Policy::max_sessions_per_user`, never the one `newest` a login just opened. Two
-    /// logins at once may both end the same session; ending it twice is harmless.
-    async fn evict_beyond_the_cap(
-        &self,
-        newest: &Session,
-        now: OffsetDateTime,
-    ) -> Result<(), Infra> {
-        let live = self
-            .ports
-            .sessions
-            .list_live(newest.user_id, now, self.policy.session_idle_timeout)
-            .await?;
-        let others = live.iter().filter(|s| s.id != newest.id);
-        let mut evicted = 0;
-        for old in others.skip(self.policy.max_sessions_per_user.saturating_sub(1)) {
-            evicted += self
-                .ports
-                .sessions
-                .end(
-                    newest.user_id,
-                    EndScope::One(old.id),
-                    EndReason::Evicted,
-                    now,
-                )
-                .await?;
-        }
-        if evicted > 0 {
-            info!(
-                event = "sessions_evicted",
-                user_id = %newest.user_id,
-                count = evicted,
-                cap = self.policy.max_sessions_per_user,
-                outcome = "ended"
-            );
-        }
-        Ok(())
-    }
-
-    /// Creates a session for `user` and issues its first token pair.
-    async fn open_session(&self, user: &User, client: &Client) -> Result<TokenPair, Infra> {
+    /// Creates a session for `user` within the per-user cap and issues its first token
+    /// pair; `None` when the user was deleted meanwhile.
+    async fn open_session(&self, user: &User, client: &Client) -> Result<Option<TokenPair>, Infra> {
         let now = self.ports.clock.now();
         let refresh = self.ports.opaque_tokens.generate();
         let digest = self
@@ -168,8 +134,24 @@ impl Gatehouse {
             user_agent: client.user_agent.clone(),
             ip: client.ip.clone(),
         };
-        self.ports.sessions.create(&session, &digest).await?;
-        self.evict_beyond_the_cap(&session, now).await?;
+        let cap = SessionCap {
+            max: self.policy.max_sessions_per_user,
+            idle_timeout: self.policy.session_idle_timeout,
+        };
+        let evicted = match self.ports.sessions.create(&session, &digest, cap).await {
+            Ok(evicted) => evicted,
+            Err(OwnedWriteError::OwnerGone) => return Ok(None),
+            Err(OwnedWriteError::Infra(e)) => return Err(e),
+        };
+        if evicted > 0 {
+            info!(
+                event = "sessions_evicted",
+                user_id = %user.id,
+                count = evicted,
+                cap = cap.max,
+                outcome = "ended"
+            );
+        }
         let access = self.ports.access_tokens.issue(
             AccessClaims {
                 user: user.id,
@@ -177,6 +159,6 @@ impl Gatehouse {
             },
             now,
         )?;
-        Ok(TokenPair { access, refresh })
+        Ok(Some(TokenPair { access, refresh }))
     }
 }

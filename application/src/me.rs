@@ -2,7 +2,8 @@
 //! (CONTRACT.md routes 8–11).
 
 use gatehouse_domain::{
-    Email, EndReason, FullName, Infra, Password, SessionEnd, User, ports::UserWriteError,
+    Email, EndReason, FullName, Infra, NewPassword, Password, SessionEnd, User, UserPatch,
+    ports::UserWriteError,
 };
 use tracing::info;
 
@@ -22,6 +23,9 @@ pub enum UpdateMeError {
     /// Another user has this address (one's own, in any case, is fine).
     #[error("email taken by another user")]
     EmailTaken,
+    /// The account was deleted while the request ran.
+    #[error("user not found")]
+    UserNotFound,
     #[error(transparent)]
     Infra(#[from] Infra),
 }
@@ -33,6 +37,9 @@ pub enum ChangePasswordError {
     IncorrectPassword,
     #[error("new password equals the current one")]
     SamePassword,
+    /// The account was deleted while the request ran.
+    #[error("user not found")]
+    UserNotFound,
     #[error(transparent)]
     Infra(#[from] Infra),
 }
@@ -42,44 +49,51 @@ pub enum ChangePasswordError {
 pub enum DeleteMeError {
     #[error("superusers may not delete themselves")]
     Superuser,
+    /// The account was deleted already (a concurrent request).
+    #[error("user not found")]
+    UserNotFound,
     #[error(transparent)]
     Infra(#[from] Infra),
 }
 
 impl Gatehouse {
-    /// Applies the present profile fields; `is_superuser` and friends are not reachable
-    /// from here (mass assignment, SECURITY.md AZ-03).
+    /// Applies the present profile fields, and only those, to the account as it is now;
+    /// `is_superuser` and friends are not reachable from here (mass assignment, SECURITY.md
+    /// AZ-03).
     ///
     /// # Errors
-    /// `EmailTaken` when another account holds the new address.
+    /// `EmailTaken` when another account holds the new address; `UserNotFound` when the
+    /// account was deleted meanwhile.
     pub async fn update_me(
         &self,
         me: &Principal,
         changes: ProfileChanges,
     ) -> Result<User, UpdateMeError> {
-        let mut user = me.user.clone();
-        if let Some(full_name) = changes.full_name {
-            user.full_name = full_name;
-        }
-        if let Some(email) = changes.email {
-            user.email = email;
-        }
+        let patch = UserPatch {
+            email: changes.email,
+            full_name: changes.full_name,
+            ..UserPatch::default()
+        };
         self.ports
             .users
-            .update(&user, SessionEnd::Keep)
+            .update(me.user.id, &patch, SessionEnd::Keep)
             .await
             .map_err(|e| match e {
                 UserWriteError::EmailTaken => UpdateMeError::EmailTaken,
+                UserWriteError::NotFound => UpdateMeError::UserNotFound,
                 other => UpdateMeError::Infra(infra_of(other)),
-            })?;
-        Ok(user)
+            })
     }
 
     /// Changes the caller's password after checking the current one; every other session
-    /// of the user ends, the caller's survives (CONTRACT.md §9f, PW-12).
+    /// of the user ends, the caller's survives (CONTRACT.md §9f, PW-12). The new hash is
+    /// stored only while the verified one is still stored (compare-and-set): when a
+    /// concurrent change, reset or admin set wins, the password this request verified is no
+    /// longer the current one, and it answers exactly as for a wrong current password.
     ///
     /// # Errors
-    /// `IncorrectPassword`, then `SamePassword` (plain-text comparison), in that order.
+    /// `IncorrectPassword`, then `SamePassword` (plain-text comparison), in that order;
+    /// `UserNotFound` when the account was deleted meanwhile.
     pub async fn change_password(
         &self,
         me: &Principal,
@@ -98,29 +112,43 @@ impl Gatehouse {
         if current.expose() == new.expose() {
             return Err(ChangePasswordError::SamePassword);
         }
-        let mut user = me.user.clone();
-        user.hashed_password = self.ports.hasher.hash(new).await?;
-        self.ports
-            .users
-            .update(
-                &user,
-                SessionEnd::AllExcept(me.session, EndReason::PasswordChange),
-            )
-            .await
-            .map_err(infra_of)?;
-        info!(event = "password_changed", user_id = %user.id, outcome = "other_sessions_ended");
+        let patch = UserPatch {
+            password: Some(NewPassword {
+                hash: self.ports.hasher.hash(new).await?,
+                replaces: Some(me.user.hashed_password.clone()),
+            }),
+            ..UserPatch::default()
+        };
+        let ends = SessionEnd::AllExcept(me.session, EndReason::PasswordChange);
+        match self.ports.users.update(me.user.id, &patch, ends).await {
+            Ok(_) => {}
+            Err(UserWriteError::PasswordChanged) => {
+                info!(event = "password_change_failed", user_id = %me.user.id, outcome = "changed_concurrently");
+                return Err(ChangePasswordError::IncorrectPassword);
+            }
+            Err(UserWriteError::NotFound) => return Err(ChangePasswordError::UserNotFound),
+            Err(other) => return Err(infra_of(other).into()),
+        }
+        info!(event = "password_changed", user_id = %me.user.id, outcome = "other_sessions_ended");
         Ok(())
     }
 
     /// Deletes the caller's account with their items and sessions.
     ///
     /// # Errors
-    /// `Superuser` for superusers, who could otherwise lock everyone out.
+    /// `Superuser` for superusers, who could otherwise lock everyone out (also when the
+    /// account became the last active superuser meanwhile); `UserNotFound` when it was
+    /// deleted already.
     pub async fn delete_me(&self, me: &Principal) -> Result<(), DeleteMeError> {
         if me.user.is_superuser {
             return Err(DeleteMeError::Superuser);
         }
-        self.ports.users.delete(me.user.id).await?;
+        match self.ports.users.delete(me.user.id).await {
+            Ok(()) => {}
+            Err(UserWriteError::NotFound) => return Err(DeleteMeError::UserNotFound),
+            Err(UserWriteError::LastActiveSuperuser) => return Err(DeleteMeError::Superuser),
+            Err(other) => return Err(infra_of(other).into()),
+        }
         info!(event = "user_deleted", user_id = %me.user.id, by = "self", outcome = "deleted");
         Ok(())
     }

@@ -43,6 +43,9 @@ pub struct ThrottlePolicy {
     pub reset_ip: ThrottleRule,
     /// Invalid refresh tokens per client IP.
     pub refresh_ip: ThrottleRule,
+    /// Per-IP rules count an IPv6 client by its network of this many bits (48–128,
+    /// `THROTTLE_IPV6_PREFIX`): one client owns at least a /64.
+    pub ipv6_prefix: u8,
 }
 
 impl ThrottlePolicy {
@@ -87,6 +90,7 @@ impl Default for Policy {
                 recovery_email: rule(3, 3600),
                 reset_ip: rule(20, 3600),
                 refresh_ip: rule(30, 60),
+                ipv6_prefix: 64,
             },
             frontend_host: "http://localhost:5173".to_owned(),
             project_name: "Gatehouse".to_owned(),

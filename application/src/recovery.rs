@@ -3,7 +3,7 @@
 
 use gatehouse_domain::{
     Email, EmailKey, Infra, Password,
-    ports::{OutgoingEmail, Redemption},
+    ports::{OutgoingEmail, OwnedWriteError, Redemption},
     throttle::ThrottleKey,
 };
 use tracing::{info, warn};
@@ -64,12 +64,8 @@ impl Gatehouse {
         let now = self.ports.clock.now();
         let rules = self.policy.throttle;
         let key = EmailKey::of(address);
-        self.throttle_hit(
-            &ThrottleKey::new("recovery:ip", client.ip_subject()),
-            &rules.recovery_ip,
-            now,
-        )
-        .await?;
+        self.throttle_hit(&self.ip_key("recovery:ip", client), &rules.recovery_ip, now)
+            .await?;
         self.throttle_hit(
             &ThrottleKey::new("recovery:email", key.as_str()),
             &rules.recovery_email,
@@ -101,13 +97,23 @@ impl Gatehouse {
             .opaque_tokens
             .digest(token.expose())
             .ok_or_else(|| Infra::unexpected("generated reset token failed its own format"))?;
-        self.ports
+        let expires_at = now + self.policy.reset_token_lifetime;
+        match self
+            .ports
             .reset_tokens
-            .issue(user.id, &digest, now + self.policy.reset_token_lifetime)
-            .await?;
+            .issue(user.id, &digest, expires_at)
+            .await
+        {
+            Ok(()) => {}
+            Err(OwnedWriteError::OwnerGone) => {
+                info!(event = "password_recovery_requested", user_id = %user.id, outcome = "user_deleted", ip = client.ip.as_deref());
+                return Ok(());
+            }
+            Err(OwnedWriteError::Infra(e)) => return Err(e.into()),
+        }
         self.ports
             .mailer
-            .send(self.policy.recovery_email(&user.email, token.expose()))
+            .send(self.policy.recovery_email(&user.email, token.expose())?)
             .await;
         info!(event = "password_recovery_requested", user_id = %user.id, outcome = "sent", ip = client.ip.as_deref());
         Ok(())
@@ -126,7 +132,7 @@ impl Gatehouse {
     ) -> Result<(), ResetError> {
         let now = self.ports.clock.now();
         let rule = self.policy.throttle.reset_ip;
-        let ip = ThrottleKey::new("reset:ip", client.ip_subject());
+        let ip = self.ip_key("reset:ip", client);
         self.throttle_check(&ip, &rule, now).await?;
         let verdict = match self.ports.opaque_tokens.digest(token) {
             Some(digest) => match self.ports.reset_tokens.check(&digest, now).await? {
@@ -176,7 +182,7 @@ impl Gatehouse {
             .find_by_email(&EmailKey::of(address))
             .await?
             .ok_or(PreviewError::NotFound)?;
-        Ok(self.policy.recovery_email(&user.email, PREVIEW_TOKEN))
+        Ok(self.policy.recovery_email(&user.email, PREVIEW_TOKEN)?)
     }
 
     /// Sends the test mail; delivery failures are logged, not reported.
@@ -187,17 +193,23 @@ impl Gatehouse {
         if !self.ports.mailer.is_enabled() {
             return Err(EmailNotConfigured);
         }
-        self.ports.mailer.send(self.policy.test_email(to)).await;
+        self.send_rendered(self.policy.test_email(to)).await;
         Ok(())
     }
 
     /// Tells a freshly created user about their account, when email is on.
     pub(crate) async fn announce_account(&self, to: &Email) {
         if self.ports.mailer.is_enabled() {
-            self.ports
-                .mailer
-                .send(self.policy.new_account_email(to))
-                .await;
+            self.send_rendered(self.policy.new_account_email(to)).await;
+        }
+    }
+
+    /// Sends a rendered mail whose failure the request does not report, like a delivery
+    /// failure: a rendering error is logged instead.
+    async fn send_rendered(&self, mail: Result<OutgoingEmail, Infra>) {
+        match mail {
+            Ok(mail) => self.ports.mailer.send(mail).await,
+            Err(e) => warn!(error = %gatehouse_domain::error_chain(&e), "mail not sent"),
         }
     }
 }

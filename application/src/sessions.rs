@@ -4,7 +4,6 @@
 use gatehouse_domain::{
     Email, EndReason, Infra, Session, SessionId, User, UserId,
     ports::{AccessClaims, EndScope, Rotation, RotationOutcome},
-    throttle::ThrottleKey,
 };
 use tracing::info;
 
@@ -89,7 +88,7 @@ impl Gatehouse {
     pub async fn refresh(&self, raw: &str, client: &Client) -> Result<TokenPair, RefreshError> {
         let now = self.ports.clock.now();
         let rule = self.policy.throttle.refresh_ip;
-        let ip = ThrottleKey::new("refresh:ip", client.ip_subject());
+        let ip = self.ip_key("refresh:ip", client);
         self.throttle_check(&ip, &rule, now).await?;
         let tokens = &self.ports.opaque_tokens;
         let presented = tokens.digest(raw);

@@ -1,8 +1,6 @@
 //! Self-service registration (CONTRACT.md route 12).
 
-use gatehouse_domain::{
-    Email, FullName, Infra, Password, User, UserId, ports::UserWriteError, throttle::ThrottleKey,
-};
+use gatehouse_domain::{Email, FullName, Infra, Password, User, UserId, ports::UserWriteError};
 
 use crate::{Client, Gatehouse, throttling::Throttled};
 
@@ -42,7 +40,7 @@ impl Gatehouse {
     /// `Throttled` past the per-IP limit, `EmailTaken` for a registered address.
     pub async fn signup(&self, form: Registration, client: &Client) -> Result<User, SignupError> {
         let now = self.ports.clock.now();
-        let ip = ThrottleKey::new("signup:ip", client.ip_subject());
+        let ip = self.ip_key("signup:ip", client);
         self.throttle_hit(&ip, &self.policy.throttle.signup_ip, now)
             .await?;
         let user = self

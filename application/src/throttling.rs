@@ -2,12 +2,12 @@
 
 use gatehouse_domain::{
     Infra,
-    throttle::{ThrottleKey, ThrottleRule, Verdict},
+    throttle::{ThrottleKey, ThrottleRule, Verdict, ip_subject},
 };
 use time::{Duration, OffsetDateTime};
 use tracing::info;
 
-use crate::Gatehouse;
+use crate::{Client, Gatehouse};
 
 /// Too many attempts; the client may retry after `retry_after` (CONTRACT.md §9c).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +35,16 @@ pub(crate) enum ThrottleFailure {
 }
 
 impl Gatehouse {
+    /// The per-IP key of `scope` for `client`: its address's network (IPv4 /32, IPv6 by
+    /// `ThrottlePolicy::ipv6_prefix`); requests without an address share one bucket.
+    pub(crate) fn ip_key(&self, scope: &str, client: &Client) -> ThrottleKey {
+        let subject = client.ip.as_deref().map_or_else(
+            || "unknown".to_owned(),
+            |ip| ip_subject(ip, self.policy.throttle.ipv6_prefix),
+        );
+        ThrottleKey::new(scope, &subject)
+    }
+
     /// Counts one event for `key` and refuses when it is past the limit.
     pub(crate) async fn throttle_hit(
         &self,

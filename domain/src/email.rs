@@ -1,16 +1,25 @@
 //! Email addresses: parsing with the same rules and messages as the FastAPI template's
 //! pydantic `EmailStr` (python `email-validator`), and the case-insensitive identity key.
 
+use unicode_normalization::UnicodeNormalization;
+
 /// A parsed, normalised email address: surrounding whitespace trimmed, an optional
-/// `Display Name <addr>` form reduced to the address, the domain lower-cased and the local
-/// part kept as given (CONTRACT.md §5.4).
+/// `Display Name <addr>` form reduced to the address, the domain lower-cased and in its
+/// Unicode IDNA form (`xn--bcher-kva.com` is stored as `bücher.com`, as email-validator
+/// normalises it), the local part kept in its case but NFC-normalised (CONTRACT.md §5.4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email {
     address: String,
 }
 
 /// The identity of an address: two addresses are the same account exactly when their keys
-/// are equal (CONTRACT.md §9d). The database enforces uniqueness on this key.
+/// are equal (CONTRACT.md §9d): one mailbox, one account. The domain is UTS-46 mapped to
+/// its Unicode form, so `x@bücher.com`, `x@xn--bcher-kva.com` and the decomposed (NFD)
+/// spelling of the first share a key; the local part is lower-cased — our choice: RFC 5321
+/// lets a mail server tell `Alice` from `alice`, no real one does, and the template's users
+/// expect case-insensitive logins — and NFC-normalised, so canonically equivalent
+/// spellings are one account while look-alikes (Cyrillic `а`) stay distinct. The database
+/// enforces uniqueness on this key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EmailKey(String);
 
@@ -62,8 +71,8 @@ impl Email {
         };
         let (local, domain) = (&candidate[..at], &candidate[at + 1..]);
         check_local(local)?;
-        let domain = normalise_domain(domain)?;
-        let address = format!("{local}@{domain}");
+        let domain = unicode_domain(&normalise_domain(domain)?);
+        let address = format!("{}@{domain}", local.nfc());
         let length = address.chars().count();
         if length > MAX_ADDRESS {
             return Err(EmailError::new(format!(
@@ -101,15 +110,35 @@ impl std::fmt::Display for Email {
 }
 
 impl EmailKey {
-    /// The key of any submitted identifier: trimmed and case-folded, so unknown and
+    /// The key of any submitted identifier: trimmed, the domain after the last `@` in its
+    /// Unicode IDNA form, everything lower-cased and NFC-normalised, so unknown and
     /// malformed login names are keyed (and throttled) exactly like real ones.
     pub fn of(raw: &str) -> Self {
-        Self(raw.trim().to_lowercase())
+        let trimmed = raw.trim();
+        Self(match trimmed.rsplit_once('@') {
+            Some((local, domain)) => format!("{}@{}", fold(local), fold(&unicode_domain(domain))),
+            None => fold(trimmed),
+        })
     }
 
     /// The key as stored in the unique index column.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Lower-cased, then NFC-normalised (lower-casing can leave a string unnormalised).
+fn fold(text: &str) -> String {
+    text.to_lowercase().nfc().collect()
+}
+
+/// The domain in its Unicode form after UTS-46 mapping (which also lower-cases and
+/// NFC-normalises), or the domain as given when it is no valid IDNA name: the syntax rules
+/// judge such domains, and a login name keyed from one simply matches no account.
+fn unicode_domain(domain: &str) -> String {
+    match idna::domain_to_unicode(domain) {
+        (unicode, Ok(())) => unicode,
+        (_, Err(_)) => domain.to_owned(),
     }
 }
 
@@ -363,6 +392,33 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.key(), b.key());
         assert_eq!(EmailKey::of("  ALICE@example.com "), a.key());
+    }
+
+    #[test]
+    fn one_mailbox_is_one_key_whatever_its_idna_or_unicode_spelling() {
+        let unicode = Email::parse("x@bücher.com").unwrap();
+        let ascii = Email::parse("x@xn--bcher-kva.com").unwrap();
+        let decomposed = Email::parse("x@bu\u{0308}cher.com").unwrap();
+        assert_eq!(ascii.as_str(), "x@bücher.com", "stored in its Unicode form");
+        assert_eq!(decomposed.as_str(), "x@bücher.com");
+        assert_eq!(unicode.key(), ascii.key());
+        assert_eq!(unicode.key(), decomposed.key());
+        assert_eq!(EmailKey::of(" X@XN--BCHER-KVA.COM "), unicode.key());
+        let nfd_local = Email::parse("u\u{0308}ser@example.com").unwrap();
+        assert_eq!(
+            nfd_local.as_str(),
+            "üser@example.com",
+            "the local part is NFC"
+        );
+        assert_eq!(EmailKey::of("ÜSER@example.com"), nfd_local.key());
+    }
+
+    #[test]
+    fn any_login_name_has_a_key() {
+        for raw in ["no-at-sign", "a@", "@", "a@xn--", "a@b@c", "\0@\0", ""] {
+            let _ = EmailKey::of(raw);
+        }
+        assert_eq!(EmailKey::of("No-At-Sign").as_str(), "no-at-sign");
     }
 
     #[test]

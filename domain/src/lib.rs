@@ -26,4 +26,4 @@ pub use password::{Password, PasswordError, PasswordHash};
 pub use secret::Secret;
 pub use session::{EndReason, Session, SessionEnd};
 pub use text::{FullName, ItemDescription, ItemTitle, TextError, check as check_text};
-pub use user::User;
+pub use user::{NewPassword, User, UserPatch, UserRefusal, removes_last_active_superuser};

@@ -29,6 +29,17 @@ impl Session {
         self.revoked_at.is_none() && now < self.not_after && now - self.last_used_at <= idle_timeout
     }
 
+    /// The sessions to end so that at most `max` stay live once `newest` was added: `live`
+    /// holds the user's live sessions, most recently used first; `newest` is never chosen,
+    /// the least recently used others are (`SessionStore::create` in both stores).
+    pub fn beyond_cap(live: &[Session], newest: SessionId, max: usize) -> Vec<SessionId> {
+        live.iter()
+            .filter(|s| s.id != newest)
+            .skip(max.saturating_sub(1))
+            .map(|s| s.id)
+            .collect()
+    }
+
     /// Whether the session was already over before `cutoff`: revoked, past `not_after`, or
     /// idle, before it (`SessionStore::delete_ended`; the SQL adapter writes the same test).
     pub fn ended_before(&self, cutoff: OffsetDateTime, idle_timeout: Duration) -> bool {
@@ -149,6 +160,22 @@ mod tests {
         let mut revoked = s.clone();
         revoked.revoked_at = Some(s.created_at);
         assert!(!revoked.is_live(s.created_at, idle));
+    }
+
+    #[test]
+    fn the_cap_ends_the_least_recently_used_others_never_the_newest() {
+        let live: Vec<Session> = (0..4).map(|_| session()).collect();
+        let ids: Vec<SessionId> = live.iter().map(|s| s.id).collect();
+        assert_eq!(Session::beyond_cap(&live, ids[1], 2), vec![ids[2], ids[3]]);
+        assert_eq!(
+            Session::beyond_cap(&live, ids[0], 4),
+            Vec::<SessionId>::new()
+        );
+        assert_eq!(
+            Session::beyond_cap(&live, ids[3], 1),
+            vec![ids[0], ids[1], ids[2]],
+            "a cap of one keeps only the new session"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Throttling vocabulary: what is counted, under which rule, and the verdict.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use time::{Duration, OffsetDateTime};
 
 /// What a counter counts: a scope (the route family and whether by account or address)
@@ -16,6 +18,25 @@ impl ThrottleKey {
     /// The stored form.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The throttling subject of a client address (SECURITY.md RL-02): an IPv4 address on its
+/// own (/32); an IPv6 address by its network of `v6_prefix` bits (at most 128), since an
+/// IPv6 client owns at least a /64 and would otherwise take a fresh bucket per address;
+/// an IPv4-mapped IPv6 address as the IPv4 address it maps; anything else as given.
+pub fn ip_subject(ip: &str, v6_prefix: u8) -> String {
+    let prefix = u32::from(v6_prefix.min(128));
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+                format!("{}/{prefix}", Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        },
+        Err(_) => ip.to_owned(),
     }
 }
 
@@ -160,6 +181,24 @@ mod tests {
             events,
             strikes,
         }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_network_and_ipv4_clients_by_address() {
+        assert_eq!(ip_subject("203.0.113.9", 64), "203.0.113.9");
+        assert_eq!(
+            ip_subject("2001:db8:1:2:aaaa::1", 64),
+            ip_subject("2001:db8:1:2::ffff", 64)
+        );
+        assert_eq!(ip_subject("2001:db8:1:2::1", 64), "2001:db8:1:2::/64");
+        assert_ne!(
+            ip_subject("2001:db8:1:2::1", 64),
+            ip_subject("2001:db8:1:3::1", 64)
+        );
+        assert_eq!(ip_subject("2001:db8:1:3::1", 48), "2001:db8:1::/48");
+        assert_eq!(ip_subject("2001:db8::1", 128), "2001:db8::1/128");
+        assert_eq!(ip_subject("::ffff:203.0.113.9", 64), "203.0.113.9");
+        assert_eq!(ip_subject("unknown", 64), "unknown");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_template_schema;
 mod m20261125_000002_gatehouse_auth;
 mod m20261125_000003_throttle_backoff;
+mod m20261204_000004_email_key_idna;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_template_schema::Migration),
             Box::new(m20261125_000002_gatehouse_auth::Migration),
             Box::new(m20261125_000003_throttle_backoff::Migration),
+            Box::new(m20261204_000004_email_key_idna::Migration),
         ]
     }
 }

@@ -16,9 +16,25 @@ const ADAPTERS: &[&str] = &[
 ];
 
 /// The only normal dependencies the pure core may have.
-const DOMAIN_ALLOWED: &[&str] = &["async-trait", "serde", "thiserror", "time", "uuid"];
-/// The use cases know the domain and nothing that does I/O (tracing is a facade).
-const APPLICATION_ALLOWED: &[&str] = &["gatehouse-domain", "thiserror", "time", "tracing"];
+/// `idna` and `unicode-normalization` are pure computation (the email identity key).
+const DOMAIN_ALLOWED: &[&str] = &[
+    "async-trait",
+    "idna",
+    "serde",
+    "thiserror",
+    "time",
+    "unicode-normalization",
+    "uuid",
+];
+/// The use cases know the domain and nothing that does I/O (tracing is a facade; minijinja
+/// renders the mail templates, pure computation).
+const APPLICATION_ALLOWED: &[&str] = &[
+    "gatehouse-domain",
+    "minijinja",
+    "thiserror",
+    "time",
+    "tracing",
+];
 /// What the HTTP adapter must never reach: storage, token formats, hashing, mail.
 const HTTP_FORBIDDEN: &[&str] = &[
     "sea-orm",

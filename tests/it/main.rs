@@ -4,5 +4,6 @@ mod config;
 mod contract;
 mod lifecycle;
 mod logs;
+mod races;
 mod served_mail;
 mod sql;

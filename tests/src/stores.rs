@@ -5,10 +5,18 @@ use std::{any::Any, sync::Arc};
 
 use gatehouse_application::Ports;
 use gatehouse_domain::ports::{
-    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionStore, UserRepository,
+    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionCap, SessionStore,
+    UserRepository,
 };
 use gatehouse_memory::MemoryStore;
 use gatehouse_sql::{DbOptions, SqlStore};
+
+/// A session cap no test fixture reaches, with the usual idle timeout (7 days), for tests
+/// that open sessions straight through the port.
+pub const UNCAPPED: SessionCap = SessionCap {
+    max: 10_000,
+    idle_timeout: time::Duration::days(7),
+};
 
 /// Every storage port of one backend, all over the same data.
 pub struct Stores {

@@ -1,7 +1,7 @@
 //! `ItemRepository` over the shared state, with the owner guard repeated on every write.
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::ItemRepository;
+use gatehouse_domain::ports::{ItemRepository, OwnedWriteError};
 use gatehouse_domain::{Infra, Item, ItemId, Listing, Page, UserId};
 
 use crate::listing::newest_first;
@@ -25,7 +25,7 @@ fn addressed(state: &State, id: ItemId, owner: Option<UserId>) -> bool {
 
 #[async_trait]
 impl ItemRepository for MemoryItems {
-    async fn insert(&self, item: &Item) -> Result<(), Infra> {
+    async fn insert(&self, item: &Item) -> Result<(), OwnedWriteError> {
         let mut state = self.0.lock()?;
         state.user_must_exist(item.owner_id)?;
         State::unique(state.items.contains_key(&item.id), "item id")?;
@@ -54,7 +54,6 @@ impl ItemRepository for MemoryItems {
         if !addressed(&state, item.id, owner) {
             return Ok(false);
         }
-        state.user_must_exist(item.owner_id)?;
         state.items.insert(item.id, item.clone());
         Ok(true)
     }

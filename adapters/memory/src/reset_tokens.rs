@@ -2,7 +2,7 @@
 //! redemption that sets the password and ends every session in the same step.
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::{EndScope, Redemption, ResetTokenStore};
+use gatehouse_domain::ports::{EndScope, OwnedWriteError, Redemption, ResetTokenStore};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Infra, PasswordHash, UserId};
 use time::OffsetDateTime;
@@ -25,7 +25,7 @@ impl ResetTokenStore for MemoryResetTokens {
         user: UserId,
         token: &TokenHash,
         expires_at: OffsetDateTime,
-    ) -> Result<(), Infra> {
+    ) -> Result<(), OwnedWriteError> {
         let mut state = self.0.lock()?;
         state.user_must_exist(user)?;
         state.drop_reset_tokens(user);

@@ -2,7 +2,9 @@
 //! rotation state machine of SECURITY.md §2.2 (steps 3–5), atomic under the one lock.
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::{EndScope, Rotation, RotationOutcome, SessionStore};
+use gatehouse_domain::ports::{
+    EndScope, OwnedWriteError, Rotation, RotationOutcome, RotationStep, SessionCap, SessionStore,
+};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Infra, Session, SessionId, User, UserId};
 use time::{Duration, OffsetDateTime};
@@ -41,50 +43,85 @@ fn rotate(state: &mut State, r: &Rotation) -> Result<RotationOutcome, Infra> {
         return Ok(RotationOutcome::Invalid);
     };
     let (used_at, child) = (token.used_at, token.child);
-    let Some(mut session) = state
-        .sessions
-        .get(&token.session)
-        .filter(|s| s.is_live(r.now, r.idle_timeout))
-        .cloned()
-    else {
+    let Some(mut session) = state.sessions.get(&token.session).cloned() else {
         return Ok(RotationOutcome::Invalid);
-    };
-    let Some(used_at) = used_at else {
-        store_token(state, r.successor, session.id)?;
-        if let Some(parent) = state.refresh_tokens.get_mut(&r.presented) {
-            parent.used_at = Some(r.now);
-            parent.child = Some(r.successor);
-        }
-        session.last_used_at = r.now;
-        state.sessions.insert(session.id, session.clone());
-        return Ok(RotationOutcome::Rotated(session));
     };
     // A benign race hands out the successor the first request stored, so it must be the
     // one this request derived too, and still unused.
-    let child_unused = child.filter(|c| *c == r.successor).is_some_and(|c| {
+    let successor_unused = child.filter(|c| *c == r.successor).is_some_and(|c| {
         state
             .refresh_tokens
             .get(&c)
             .is_some_and(|t| t.used_at.is_none())
     });
-    if r.within_grace(r.now - used_at) && child_unused {
-        return Ok(RotationOutcome::Repeated(session));
+    match r.decide(&session, used_at, successor_unused) {
+        RotationStep::Invalid => Ok(RotationOutcome::Invalid),
+        RotationStep::Repeat => Ok(RotationOutcome::Repeated(session)),
+        RotationStep::Rotate => {
+            store_token(state, r.successor, session.id)?;
+            if let Some(parent) = state.refresh_tokens.get_mut(&r.presented) {
+                parent.used_at = Some(r.now);
+                parent.child = Some(r.successor);
+            }
+            session.last_used_at = r.now;
+            state.sessions.insert(session.id, session.clone());
+            Ok(RotationOutcome::Rotated(session))
+        }
+        RotationStep::RevokeForReuse => {
+            session.revoked_at = Some(r.now);
+            session.revoked_reason = Some(EndReason::ReuseDetected);
+            state.sessions.insert(session.id, session.clone());
+            Ok(RotationOutcome::ReuseDetected(session))
+        }
     }
-    session.revoked_at = Some(r.now);
-    session.revoked_reason = Some(EndReason::ReuseDetected);
-    state.sessions.insert(session.id, session.clone());
-    Ok(RotationOutcome::ReuseDetected(session))
+}
+
+/// The user's live sessions at `now`, most recently used first.
+fn live_sessions(
+    state: &State,
+    user: UserId,
+    now: OffsetDateTime,
+    idle_timeout: Duration,
+) -> Vec<Session> {
+    let mut live: Vec<Session> = state
+        .sessions
+        .values()
+        .filter(|s| s.user_id == user && s.is_live(now, idle_timeout))
+        .cloned()
+        .collect();
+    live.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(a.id.cmp(&b.id)));
+    live
 }
 
 #[async_trait]
 impl SessionStore for MemorySessions {
-    async fn create(&self, session: &Session, first_token: &TokenHash) -> Result<(), Infra> {
+    async fn create(
+        &self,
+        session: &Session,
+        first_token: &TokenHash,
+        cap: SessionCap,
+    ) -> Result<u64, OwnedWriteError> {
         let mut state = self.0.lock()?;
         state.user_must_exist(session.user_id)?;
         State::unique(state.sessions.contains_key(&session.id), "session id")?;
         store_token(&mut state, *first_token, session.id)?;
         state.sessions.insert(session.id, session.clone());
-        Ok(())
+        let live = live_sessions(
+            &state,
+            session.user_id,
+            session.created_at,
+            cap.idle_timeout,
+        );
+        let mut evicted = 0;
+        for old in Session::beyond_cap(&live, session.id, cap.max) {
+            evicted += state.end_sessions(
+                session.user_id,
+                EndScope::One(old),
+                EndReason::Evicted,
+                session.created_at,
+            );
+        }
+        Ok(evicted)
     }
 
     async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, Infra> {
@@ -118,16 +155,7 @@ impl SessionStore for MemorySessions {
         now: OffsetDateTime,
         idle_timeout: Duration,
     ) -> Result<Vec<Session>, Infra> {
-        let mut live: Vec<Session> = self
-            .0
-            .lock()?
-            .sessions
-            .values()
-            .filter(|s| s.user_id == user && s.is_live(now, idle_timeout))
-            .cloned()
-            .collect();
-        live.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(a.id.cmp(&b.id)));
-        Ok(live)
+        Ok(live_sessions(&*self.0.lock()?, user, now, idle_timeout))
     }
 
     async fn delete_ended(

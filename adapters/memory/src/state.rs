@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use gatehouse_domain::ports::{Clock, EndScope, Redemption};
+use gatehouse_domain::ports::{Clock, EndScope, OwnedWriteError, Redemption};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleWindow};
 use gatehouse_domain::{
@@ -81,12 +81,19 @@ impl State {
     /// Refuses a row pointing at a user that does not exist, as a foreign key would.
     ///
     /// # Errors
-    /// `Unexpected` when no user has the id.
-    pub(crate) fn user_must_exist(&self, user: UserId) -> Result<(), Infra> {
+    /// `OwnerGone` when no user has the id.
+    pub(crate) fn user_must_exist(&self, user: UserId) -> Result<(), OwnedWriteError> {
         if self.users.contains_key(&user) {
             return Ok(());
         }
-        Err(Infra::unexpected("foreign key: the user does not exist"))
+        Err(OwnedWriteError::OwnerGone)
+    }
+
+    /// Whether an active superuser other than `id` exists (the last-superuser rule).
+    pub(crate) fn another_active_superuser(&self, id: UserId) -> bool {
+        self.users
+            .values()
+            .any(|u| u.id != id && u.is_active_superuser())
     }
 
     /// Revokes the user's not-yet-revoked sessions in `scope`; returns how many.
@@ -127,16 +134,10 @@ impl State {
 
     /// What redeeming `token` at `now` would do, reading only.
     pub(crate) fn redemption(&self, token: &TokenHash, now: OffsetDateTime) -> Redemption {
-        let Some(stored) = self.reset_tokens.get(token) else {
-            return Redemption::Invalid;
-        };
-        if now >= stored.expires_at {
-            return Redemption::Invalid;
-        }
-        match self.users.get(&stored.user) {
-            None => Redemption::Invalid,
-            Some(user) if !user.is_active => Redemption::Inactive,
-            Some(user) => Redemption::Done(user.id),
-        }
+        self.reset_tokens
+            .get(token)
+            .map_or(Redemption::Invalid, |stored| {
+                Redemption::judge(stored.expires_at, self.users.get(&stored.user), now)
+            })
     }
 }

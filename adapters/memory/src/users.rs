@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 use gatehouse_domain::ports::{UserRepository, UserWriteError};
-use gatehouse_domain::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId};
+use gatehouse_domain::{
+    EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId, UserPatch,
+    removes_last_active_superuser,
+};
 
 use crate::listing::newest_first;
 use crate::state::{Shared, State};
@@ -40,31 +43,29 @@ impl UserRepository for MemoryUsers {
         Ok(newest_first(rows, |u| (u.created_at, u.id.as_uuid()), page))
     }
 
-    async fn update(&self, user: &User, sessions: SessionEnd) -> Result<(), UserWriteError> {
+    async fn update(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+        sessions: SessionEnd,
+    ) -> Result<User, UserWriteError> {
         let now = self.0.now();
         let mut state = self.0.lock()?;
-        let stored = state.users.get(&user.id).ok_or(UserWriteError::NotFound)?;
-        if state
-            .email_holder(&user.email.key())
-            .is_some_and(|holder| holder != user.id)
+        let stored = state.users.get(&id).ok_or(UserWriteError::NotFound)?;
+        if let Some(email) = &patch.email
+            && state
+                .email_holder(&email.key())
+                .is_some_and(|holder| holder != id)
         {
             return Err(UserWriteError::EmailTaken);
         }
-        let demotes = stored.is_active_superuser() && !user.is_active_superuser();
-        let another_remains = state
-            .users
-            .values()
-            .any(|u| u.id != user.id && u.is_active_superuser());
-        if demotes && !another_remains {
-            return Err(UserWriteError::LastActiveSuperuser);
+        let user = patch.apply(stored, state.another_active_superuser(id))?;
+        state.users.insert(id, user.clone());
+        if patch.sets_password() {
+            state.drop_reset_tokens(id);
         }
-        let hash_changed = stored.hashed_password != user.hashed_password;
-        state.users.insert(user.id, user.clone());
-        if hash_changed {
-            state.drop_reset_tokens(user.id);
-        }
-        state.apply_session_end(user.id, sessions, now);
-        Ok(())
+        state.apply_session_end(id, sessions, now);
+        Ok(user)
     }
 
     async fn upgrade_hash(
@@ -82,11 +83,13 @@ impl UserRepository for MemoryUsers {
         Ok(())
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, Infra> {
+    async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {
         let mut state = self.0.lock()?;
-        if state.users.remove(&id).is_none() {
-            return Ok(false);
+        let stored = state.users.get(&id).ok_or(UserWriteError::NotFound)?;
+        if removes_last_active_superuser(stored, None, state.another_active_superuser(id)) {
+            return Err(UserWriteError::LastActiveSuperuser);
         }
+        state.users.remove(&id);
         state.items.retain(|_, item| item.owner_id != id);
         state.sessions.retain(|_, session| session.user_id != id);
         let State {
@@ -96,6 +99,6 @@ impl UserRepository for MemoryUsers {
         } = &mut *state;
         refresh_tokens.retain(|_, token| sessions.contains_key(&token.session));
         state.drop_reset_tokens(id);
-        Ok(true)
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! are recognised here too, portably through `DbErr::sql_err()`.
 
 use gatehouse_domain::Infra;
-use gatehouse_domain::ports::UserWriteError;
+use gatehouse_domain::ports::{OwnedWriteError, UserWriteError};
 use sea_orm::sqlx;
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
@@ -33,6 +33,16 @@ pub(crate) fn user_write(e: DbErr) -> UserWriteError {
         UserWriteError::EmailTaken
     } else {
         UserWriteError::Infra(infra(e))
+    }
+}
+
+/// The failure of a write whose row belongs to a user: a foreign-key violation means the
+/// user was deleted after the caller read it (the statement wrote nothing).
+pub(crate) fn owned_write(e: DbErr) -> OwnedWriteError {
+    if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) {
+        OwnedWriteError::OwnerGone
+    } else {
+        OwnedWriteError::Infra(infra(e))
     }
 }
 

@@ -2,13 +2,13 @@
 //! given (SECURITY.md AZ-02), so a check and a write can never disagree.
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::ItemRepository;
+use gatehouse_domain::ports::{ItemRepository, OwnedWriteError};
 use gatehouse_domain::{Infra, Item, ItemId, Listing, Page, UserId};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::db::Db;
 use crate::entity::item;
-use crate::error::infra;
+use crate::error::{infra, owned_write};
 use crate::listing::newest_first;
 use crate::mapping::{item_from_row, item_to_row};
 use crate::write;
@@ -23,12 +23,13 @@ fn owned_by(owner: Option<UserId>) -> Condition {
 
 #[async_trait]
 impl ItemRepository for SqlItems {
-    async fn insert(&self, item: &Item) -> Result<(), Infra> {
+    async fn insert(&self, item: &Item) -> Result<(), OwnedWriteError> {
+        // One statement: the foreign key decides whether the owner still exists.
         self.0
             .conn
             .execute(&write::insert::<item::Entity>(item_to_row(&self.0, item)))
             .await
-            .map_err(infra)?;
+            .map_err(owned_write)?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 
 use gatehouse_domain::{
     Email, EndReason, FullName, Item, ItemDescription, ItemId, ItemTitle, PasswordHash, Session,
-    SessionId, User, UserId,
+    SessionId, User, UserId, UserPatch,
 };
 use sea_orm::Value;
 
@@ -45,6 +45,29 @@ pub(crate) fn user_to_row(db: &Db, user: &User) -> Vec<(user::Column, Value)> {
         (user::Column::CreatedAt, db.at_opt(user.created_at)),
         (user::Column::EmailKey, user.email.key().as_str().into()),
     ]
+}
+
+/// The columns `patch` names, and only those (the email with its key).
+pub(crate) fn patch_columns(patch: &UserPatch) -> Vec<(user::Column, Value)> {
+    let mut columns = Vec::new();
+    if let Some(email) = &patch.email {
+        columns.push((user::Column::Email, email.as_str().into()));
+        columns.push((user::Column::EmailKey, email.key().as_str().into()));
+    }
+    if let Some(full_name) = &patch.full_name {
+        let name = full_name.as_ref().map(|n| n.as_str().to_owned());
+        columns.push((user::Column::FullName, name.into()));
+    }
+    if let Some(is_active) = patch.is_active {
+        columns.push((user::Column::IsActive, is_active.into()));
+    }
+    if let Some(is_superuser) = patch.is_superuser {
+        columns.push((user::Column::IsSuperuser, is_superuser.into()));
+    }
+    if let Some(password) = &patch.password {
+        columns.push((user::Column::HashedPassword, password.hash.as_str().into()));
+    }
+    columns
 }
 
 /// A stored item.

@@ -3,7 +3,7 @@
 //! transaction, with the user row locked first (the lock order of `crate::db`).
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::{EndScope, Redemption, ResetTokenStore};
+use gatehouse_domain::ports::{EndScope, OwnedWriteError, Redemption, ResetTokenStore};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Infra, PasswordHash, UserId};
 use sea_orm::sea_query::{Expr, LockType};
@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::db::{Db, finish};
 use crate::entity::{reset_token, user};
 use crate::error::infra;
+use crate::mapping::user_from_row;
 use crate::sessions::end_sessions;
 use crate::stamp;
 use crate::users::{drop_reset_tokens, lock_user};
@@ -28,16 +29,9 @@ fn verdict(
     row: Option<(reset_token::Model, Option<user::Model>)>,
     now: OffsetDateTime,
 ) -> Redemption {
-    match row {
-        Some((token, Some(user))) if now < token.expires_at => {
-            if user.is_active {
-                Redemption::Done(UserId::from_uuid(user.id))
-            } else {
-                Redemption::Inactive
-            }
-        }
-        _ => Redemption::Invalid,
-    }
+    row.map_or(Redemption::Invalid, |(token, user)| {
+        Redemption::judge(token.expires_at, user.map(user_from_row).as_ref(), now)
+    })
 }
 
 /// The token with its user, unlocked.
@@ -90,13 +84,15 @@ impl ResetTokenStore for SqlResetTokens {
         user: UserId,
         token: &TokenHash,
         expires_at: OffsetDateTime,
-    ) -> Result<(), Infra> {
+    ) -> Result<(), OwnedWriteError> {
         let id = user.as_uuid();
         let txn = self.0.begin_write().await.map_err(infra)?;
-        // Holds off a concurrent delete of the user (lock order: user row first).
+        // Holds off a concurrent delete of the user (lock order: user row first); a user
+        // deleted already writes nothing (the transaction rolls back when dropped).
         lock_user(&txn, id, LockType::KeyShare)
             .await
-            .map_err(infra)?;
+            .map_err(infra)?
+            .ok_or(OwnedWriteError::OwnerGone)?;
         drop_reset_tokens(&txn, id).await.map_err(infra)?;
         let row = vec![
             (reset_token::Column::TokenHash, token.0.to_vec().into()),
@@ -107,7 +103,8 @@ impl ResetTokenStore for SqlResetTokens {
         txn.execute(&write::insert::<reset_token::Entity>(row))
             .await
             .map_err(infra)?;
-        txn.commit().await.map_err(infra)
+        txn.commit().await.map_err(infra)?;
+        Ok(())
     }
 
     async fn check(&self, token: &TokenHash, now: OffsetDateTime) -> Result<Redemption, Infra> {

@@ -3,7 +3,9 @@
 //! the token is read), the one-query principal lookup (TOK-13), and ending sessions.
 
 use async_trait::async_trait;
-use gatehouse_domain::ports::{EndScope, Rotation, RotationOutcome, SessionStore};
+use gatehouse_domain::ports::{
+    EndScope, OwnedWriteError, Rotation, RotationOutcome, RotationStep, SessionCap, SessionStore,
+};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Infra, Session, SessionId, User, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
@@ -18,6 +20,7 @@ use crate::db::{Db, finish};
 use crate::entity::{refresh_token, session, user};
 use crate::error::infra;
 use crate::mapping::{session_from_row, session_to_row, user_from_row};
+use crate::users::lock_user;
 use crate::{stamp, write};
 
 /// The sessions and their refresh-token families.
@@ -136,7 +139,8 @@ async fn store_token(
     Ok(id)
 }
 
-/// Steps 3–5 on the locked session. Returns the outcome and whether it wrote anything.
+/// Steps 3–5 on the locked session, decided by [`Rotation::decide`]. Returns the outcome
+/// and whether it wrote anything.
 async fn rotate_locked(
     db: &Db,
     txn: &DatabaseTransaction,
@@ -152,40 +156,106 @@ async fn rotate_locked(
         return Ok((RotationOutcome::Invalid, false));
     };
     let mut session = session_from_row(row);
-    if !session.is_live(now, r.idle_timeout) {
-        return Ok((RotationOutcome::Invalid, false));
-    }
-    let Some(used_at) = token.used_at else {
-        let child = store_token(db, txn, session.id, &r.successor, Some(token.id), now).await?;
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::val(db.at(now)))
-            .col_expr(refresh_token::Column::ReplacedById, Expr::val(child))
-            .filter(refresh_token::Column::Id.eq(token.id))
-            .exec(txn)
-            .await?;
-        session::Entity::update_many()
-            .col_expr(session::Column::LastUsedAt, Expr::val(db.at(now)))
-            .filter(session::Column::Id.eq(session.id.as_uuid()))
-            .exec(txn)
-            .await?;
-        session.last_used_at = now;
-        return Ok((RotationOutcome::Rotated(session), true));
+    let successor_unused = match token.used_at {
+        Some(_) => successor_unused(txn, &token, &r.successor).await?,
+        None => false,
     };
-    if r.within_grace(now - used_at) && successor_unused(txn, &token, &r.successor).await? {
-        return Ok((RotationOutcome::Repeated(session), false));
+    let decided = Rotation { now, ..r.clone() }.decide(&session, token.used_at, successor_unused);
+    match decided {
+        RotationStep::Invalid => Ok((RotationOutcome::Invalid, false)),
+        RotationStep::Repeat => Ok((RotationOutcome::Repeated(session), false)),
+        RotationStep::Rotate => {
+            let child = store_token(db, txn, session.id, &r.successor, Some(token.id), now).await?;
+            refresh_token::Entity::update_many()
+                .col_expr(refresh_token::Column::UsedAt, Expr::val(db.at(now)))
+                .col_expr(refresh_token::Column::ReplacedById, Expr::val(child))
+                .filter(refresh_token::Column::Id.eq(token.id))
+                .exec(txn)
+                .await?;
+            session::Entity::update_many()
+                .col_expr(session::Column::LastUsedAt, Expr::val(db.at(now)))
+                .filter(session::Column::Id.eq(session.id.as_uuid()))
+                .exec(txn)
+                .await?;
+            session.last_used_at = now;
+            Ok((RotationOutcome::Rotated(session), true))
+        }
+        RotationStep::RevokeForReuse => {
+            end_sessions(
+                db,
+                txn,
+                session.user_id,
+                EndScope::One(session.id),
+                EndReason::ReuseDetected,
+                now,
+            )
+            .await?;
+            session.revoked_at = Some(now);
+            session.revoked_reason = Some(EndReason::ReuseDetected);
+            Ok((RotationOutcome::ReuseDetected(session), true))
+        }
     }
-    end_sessions(
-        db,
-        txn,
-        session.user_id,
-        EndScope::One(session.id),
-        EndReason::ReuseDetected,
-        now,
-    )
-    .await?;
-    session.revoked_at = Some(now);
-    session.revoked_reason = Some(EndReason::ReuseDetected);
-    Ok((RotationOutcome::ReuseDetected(session), true))
+}
+
+/// The user's live sessions at `now`, most recently used first (the SQL form of
+/// `Session::is_live`).
+async fn live_sessions<C: ConnectionTrait>(
+    db: &Db,
+    conn: &C,
+    user: UserId,
+    now: OffsetDateTime,
+    idle_timeout: Duration,
+) -> Result<Vec<Session>, DbErr> {
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(user.as_uuid()))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::NotAfter.gt(db.at(now)))
+        .filter(session::Column::LastUsedAt.gte(db.at(now - idle_timeout)))
+        .order_by_desc(session::Column::LastUsedAt)
+        .order_by_asc(session::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().map(session_from_row).collect())
+}
+
+/// The body of [`SessionStore::create`] inside its transaction: the user row locked first
+/// (it serialises the user's logins, so the cap is judged on every session they committed,
+/// and holds off a concurrent delete), then the new session and token, then the cap.
+async fn create_in(
+    db: &Db,
+    txn: &DatabaseTransaction,
+    new: &Session,
+    first_token: &TokenHash,
+    cap: SessionCap,
+) -> Result<u64, OwnedWriteError> {
+    lock_user(txn, new.user_id.as_uuid(), LockType::NoKeyUpdate)
+        .await
+        .map_err(infra)?
+        .ok_or(OwnedWriteError::OwnerGone)?;
+    txn.execute(&write::insert::<session::Entity>(session_to_row(db, new)))
+        .await
+        .map_err(infra)?;
+    store_token(db, txn, new.id, first_token, None, new.created_at)
+        .await
+        .map_err(infra)?;
+    let now = stamp::micros(new.created_at);
+    let live = live_sessions(db, txn, new.user_id, now, cap.idle_timeout)
+        .await
+        .map_err(infra)?;
+    let mut evicted = 0;
+    for old in Session::beyond_cap(&live, new.id, cap.max) {
+        evicted += end_sessions(
+            db,
+            txn,
+            new.user_id,
+            EndScope::One(old),
+            EndReason::Evicted,
+            now,
+        )
+        .await
+        .map_err(infra)?;
+    }
+    Ok(evicted)
 }
 
 /// Whether the child stored when `parent` was rotated is `successor` and still unused: a
@@ -204,24 +274,16 @@ async fn successor_unused(
 
 #[async_trait]
 impl SessionStore for SqlSessions {
-    async fn create(&self, session: &Session, first_token: &TokenHash) -> Result<(), Infra> {
+    async fn create(
+        &self,
+        session: &Session,
+        first_token: &TokenHash,
+        cap: SessionCap,
+    ) -> Result<u64, OwnedWriteError> {
         let txn = self.0.begin_write().await.map_err(infra)?;
-        txn.execute(&write::insert::<session::Entity>(session_to_row(
-            &self.0, session,
-        )))
-        .await
-        .map_err(infra)?;
-        store_token(
-            &self.0,
-            &txn,
-            session.id,
-            first_token,
-            None,
-            session.created_at,
-        )
-        .await
-        .map_err(infra)?;
-        txn.commit().await.map_err(infra)
+        let result = create_in(&self.0, &txn, session, first_token, cap).await;
+        finish(txn, result.is_ok()).await.map_err(infra)?;
+        result
     }
 
     async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, Infra> {
@@ -272,19 +334,15 @@ impl SessionStore for SqlSessions {
         now: OffsetDateTime,
         idle_timeout: Duration,
     ) -> Result<Vec<Session>, Infra> {
-        let now = stamp::micros(now);
-        // The SQL form of `Session::is_live`.
-        let rows = session::Entity::find()
-            .filter(session::Column::UserId.eq(user.as_uuid()))
-            .filter(session::Column::RevokedAt.is_null())
-            .filter(session::Column::NotAfter.gt(self.0.at(now)))
-            .filter(session::Column::LastUsedAt.gte(self.0.at(now - idle_timeout)))
-            .order_by_desc(session::Column::LastUsedAt)
-            .order_by_asc(session::Column::Id)
-            .all(&self.0.conn)
-            .await
-            .map_err(infra)?;
-        Ok(rows.into_iter().map(session_from_row).collect())
+        live_sessions(
+            &self.0,
+            &self.0.conn,
+            user,
+            stamp::micros(now),
+            idle_timeout,
+        )
+        .await
+        .map_err(infra)
     }
 
     async fn delete_ended(

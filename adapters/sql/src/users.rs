@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 use gatehouse_domain::ports::{UserRepository, UserWriteError};
-use gatehouse_domain::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId};
+use gatehouse_domain::{
+    EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId, UserPatch,
+    removes_last_active_superuser,
+};
 use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
@@ -15,7 +18,7 @@ use crate::db::{Db, finish};
 use crate::entity::{item, reset_token, session, user};
 use crate::error::{infra, user_write};
 use crate::listing::newest_first;
-use crate::mapping::{user_from_row, user_to_row};
+use crate::mapping::{patch_columns, user_from_row, user_to_row};
 use crate::sessions::{DELETE_BATCH, delete_session_batch, end_sessions};
 use crate::write;
 
@@ -55,54 +58,70 @@ pub(crate) async fn drop_reset_tokens(txn: &DatabaseTransaction, id: Uuid) -> Re
     Ok(())
 }
 
-/// The body of [`UserRepository::update`] inside its transaction.
+/// The body of [`UserRepository::update`] inside its transaction: lock, decide on the row
+/// as it is now ([`UserPatch::apply`]), write only the patch's columns.
 async fn update_in(
     db: &Db,
     txn: &DatabaseTransaction,
-    user: &User,
+    id: UserId,
+    patch: &UserPatch,
     sessions: SessionEnd,
-) -> Result<(), UserWriteError> {
-    let id = user.id.as_uuid();
+) -> Result<User, UserWriteError> {
+    let uuid = id.as_uuid();
     // A write that may demote locks every active superuser first, so two concurrent
-    // demotions queue and the second sees the first (CONTRACT.md §9j).
-    let superusers = if user.is_active_superuser() {
-        Vec::new()
-    } else {
+    // demotions (or a demotion and a delete) queue and the second sees the first.
+    let superusers = if patch.may_demote() {
         lock_active_superusers(txn).await.map_err(infra)?
+    } else {
+        Vec::new()
     };
-    let stored = lock_user(txn, id, LockType::NoKeyUpdate)
+    let stored = lock_user(txn, uuid, LockType::NoKeyUpdate)
         .await
         .map_err(infra)?
+        .map(user_from_row)
         .ok_or(UserWriteError::NotFound)?;
-    // Written before the guard is judged so a taken email reports `EmailTaken` first, as
+    // Written before the decision is taken so a taken email reports `EmailTaken` first, as
     // the memory store does; a refusal below rolls the write back.
-    write::update::<user::Entity>(user_to_row(db, user))
-        .filter(user::Column::Id.eq(id))
-        .exec(txn)
-        .await
-        .map_err(user_write)?;
-    let demotes = stored.is_active && stored.is_superuser && !user.is_active_superuser();
-    if demotes && superusers.iter().all(|other| *other == id) {
-        return Err(UserWriteError::LastActiveSuperuser);
+    let columns = patch_columns(patch);
+    if !columns.is_empty() {
+        write::update::<user::Entity>(columns)
+            .filter(user::Column::Id.eq(uuid))
+            .exec(txn)
+            .await
+            .map_err(user_write)?;
     }
-    if stored.hashed_password != user.hashed_password.as_str() {
-        drop_reset_tokens(txn, id).await.map_err(infra)?;
+    let user = patch.apply(&stored, superusers.iter().any(|other| *other != uuid))?;
+    if patch.sets_password() {
+        drop_reset_tokens(txn, uuid).await.map_err(infra)?;
     }
     if let Some((scope, reason)) = sessions.ending() {
-        end_sessions(db, txn, user.id, scope, reason, db.now())
+        end_sessions(db, txn, id, scope, reason, db.now())
             .await
             .map_err(infra)?;
     }
+    Ok(user)
+}
+
+/// The body of [`UserRepository::delete`] inside its transaction: the active superusers
+/// locked first (the lock order of `update_in`), then the user, whose last-superuser rule
+/// is judged on the rows as they are now; then explicit deletes rather than trusting the
+/// cascades alone, in lock order (the user, then their sessions, then the sessions' tokens).
+async fn delete_in(txn: &DatabaseTransaction, id: Uuid) -> Result<(), UserWriteError> {
+    let superusers = lock_active_superusers(txn).await.map_err(infra)?;
+    let stored = lock_user(txn, id, LockType::Update)
+        .await
+        .map_err(infra)?
+        .map(user_from_row)
+        .ok_or(UserWriteError::NotFound)?;
+    if removes_last_active_superuser(&stored, None, superusers.iter().any(|other| *other != id)) {
+        return Err(UserWriteError::LastActiveSuperuser);
+    }
+    delete_rows(txn, id).await.map_err(infra)?;
     Ok(())
 }
 
-/// The body of [`UserRepository::delete`] inside its transaction: explicit deletes rather
-/// than trusting the cascades alone, in lock order (the user, then their sessions, then
-/// the sessions' tokens).
-async fn delete_in(txn: &DatabaseTransaction, id: Uuid) -> Result<bool, DbErr> {
-    if lock_user(txn, id, LockType::Update).await?.is_none() {
-        return Ok(false);
-    }
+/// Deletes the locked user with everything that belongs to them.
+async fn delete_rows(txn: &DatabaseTransaction, id: Uuid) -> Result<(), DbErr> {
     let owned = Condition::all().add(session::Column::UserId.eq(id));
     while delete_session_batch(txn, owned.clone()).await? == DELETE_BATCH {}
     item::Entity::delete_many()
@@ -110,8 +129,8 @@ async fn delete_in(txn: &DatabaseTransaction, id: Uuid) -> Result<bool, DbErr> {
         .exec(txn)
         .await?;
     drop_reset_tokens(txn, id).await?;
-    let deleted = user::Entity::delete_by_id(id).exec(txn).await?;
-    Ok(deleted.rows_affected > 0)
+    user::Entity::delete_by_id(id).exec(txn).await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -160,9 +179,14 @@ impl UserRepository for SqlUsers {
         })
     }
 
-    async fn update(&self, user: &User, sessions: SessionEnd) -> Result<(), UserWriteError> {
+    async fn update(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+        sessions: SessionEnd,
+    ) -> Result<User, UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra)?;
-        let result = update_in(&self.0, &txn, user, sessions).await;
+        let result = update_in(&self.0, &txn, id, patch, sessions).await;
         finish(txn, result.is_ok()).await.map_err(infra)?;
         result
     }
@@ -183,12 +207,10 @@ impl UserRepository for SqlUsers {
         Ok(())
     }
 
-    async fn delete(&self, id: UserId) -> Result<bool, Infra> {
+    async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra)?;
         let result = delete_in(&txn, id.as_uuid()).await;
-        finish(txn, matches!(result, Ok(true)))
-            .await
-            .map_err(infra)?;
-        result.map_err(infra)
+        finish(txn, result.is_ok()).await.map_err(infra)?;
+        result
     }
 }

@@ -150,6 +150,12 @@ pub(super) fn policy(report: &mut Report, raw: &RawSettings) -> Policy {
         account.max_doublings,
         Bounds::between(0, 8, "doublings"),
     );
+    policy.throttle.ipv6_prefix = report.number(
+        "THROTTLE_IPV6_PREFIX",
+        raw.throttle_ipv6_prefix.as_deref(),
+        policy.throttle.ipv6_prefix,
+        Bounds::between(48, 128, "bits"),
+    );
     policy
 }
 
@@ -172,7 +178,11 @@ pub(super) fn describe_throttles(throttles: &ThrottlePolicy) -> String {
             )
         })
         .collect();
-    rules.join(", ")
+    format!(
+        "{}; per-IP rules count IPv6 clients per /{} (THROTTLE_IPV6_PREFIX)",
+        rules.join(", "),
+        throttles.ipv6_prefix
+    )
 }
 
 /// The crypto adapter's defaults are the OWASP baseline (SECURITY.md D9): lower costs are refused

@@ -90,6 +90,7 @@ pub(super) struct RawSettings {
     pub reset_ip_window_seconds: Option<String>,
     pub refresh_max_invalid_per_ip: Option<String>,
     pub refresh_ip_window_seconds: Option<String>,
+    pub throttle_ipv6_prefix: Option<String>,
 
     // Password hashing.
     pub argon2_memory_kib: Option<String>,

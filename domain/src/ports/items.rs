@@ -2,16 +2,17 @@
 
 use async_trait::async_trait;
 
-use crate::{Infra, Item, ItemId, Listing, Page, UserId};
+use crate::{Infra, Item, ItemId, Listing, Page, UserId, ports::OwnedWriteError};
 
 /// Stores items.
 #[async_trait]
 pub trait ItemRepository: Send + Sync {
-    /// Stores a new item; its owner MUST exist.
+    /// Stores a new item.
     ///
     /// # Errors
-    /// `Infra` only.
-    async fn insert(&self, item: &Item) -> Result<(), Infra>;
+    /// MUST return `OwnerGone`, storing nothing, when the owner does not exist (deleted
+    /// while the request ran).
+    async fn insert(&self, item: &Item) -> Result<(), OwnedWriteError>;
 
     /// The item with this id, if any.
     ///

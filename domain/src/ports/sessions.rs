@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 
-use crate::{EndReason, Infra, Session, SessionId, User, UserId, session::TokenHash};
+use crate::{
+    EndReason, Infra, Session, SessionId, User, UserId, ports::OwnedWriteError, session::TokenHash,
+};
 
 /// Which of a user's sessions to end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +39,50 @@ impl Rotation {
     pub fn within_grace(&self, elapsed: Duration) -> bool {
         self.grace > Duration::ZERO && elapsed <= self.grace
     }
+
+    /// Steps 3–5 of SECURITY.md §2.2 on the presented token's session and `used_at` as
+    /// stored now (read under the store's lock). `successor_unused` says whether the child
+    /// stored when the token was rotated is this request's successor and still unused; it
+    /// only matters for a used token. Both stores decide with this one function.
+    pub fn decide(
+        &self,
+        session: &Session,
+        used_at: Option<OffsetDateTime>,
+        successor_unused: bool,
+    ) -> RotationStep {
+        if !session.is_live(self.now, self.idle_timeout) {
+            return RotationStep::Invalid;
+        }
+        match used_at {
+            None => RotationStep::Rotate,
+            Some(used) if self.within_grace(self.now - used) && successor_unused => {
+                RotationStep::Repeat
+            }
+            Some(_) => RotationStep::RevokeForReuse,
+        }
+    }
+}
+
+/// What a rotation must do, decided by [`Rotation::decide`]; the store carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationStep {
+    /// Mark the token used, store the successor as its child, bump `last_used_at`.
+    Rotate,
+    /// A benign repeat within the grace window: write nothing, hand out the same successor.
+    Repeat,
+    /// Reuse: revoke the session with reason `reuse_detected`, and commit that.
+    RevokeForReuse,
+    /// The session is revoked, expired or idle too long.
+    Invalid,
+}
+
+/// The per-user session cap a new session is created under (SECURITY.md RT-12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionCap {
+    /// Live sessions one user may hold, the new one included.
+    pub max: usize,
+    /// Inactivity timeout of sessions (what "live" means).
+    pub idle_timeout: Duration,
 }
 
 /// What a rotation did.
@@ -58,11 +104,19 @@ pub enum RotationOutcome {
 /// Stores sessions and their refresh-token families (SECURITY.md §2.2).
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Stores a new session with its first refresh token.
+    /// Stores a new session with its first refresh token and, in the same atomic step
+    /// serialised per user, ends with reason `evicted` the user's live sessions beyond
+    /// `cap` ([`Session::beyond_cap`]: least recently used first, never the new one), so
+    /// concurrent logins cannot leave more than `cap.max` live. Returns how many it ended.
     ///
     /// # Errors
-    /// `Infra` only.
-    async fn create(&self, session: &Session, first_token: &TokenHash) -> Result<(), Infra>;
+    /// MUST return `OwnerGone`, storing nothing, when the user does not exist.
+    async fn create(
+        &self,
+        session: &Session,
+        first_token: &TokenHash,
+        cap: SessionCap,
+    ) -> Result<u64, OwnedWriteError>;
 
     /// One rotation step, atomic and serialised per session (a row lock on PostgreSQL, a
     /// write lock on SQLite): of concurrent rotations of one token exactly one can return
@@ -151,5 +205,39 @@ mod tests {
         assert!(ten.within_grace(Duration::seconds(10)));
         assert!(!ten.within_grace(Duration::seconds(10) + Duration::MICROSECOND));
         assert!(!with_grace(Duration::ZERO).within_grace(Duration::ZERO));
+    }
+
+    #[test]
+    fn a_used_token_repeats_only_within_grace_with_its_own_unused_successor() {
+        let r = with_grace(Duration::seconds(10));
+        let session = Session {
+            id: SessionId::random(),
+            user_id: UserId::random(),
+            created_at: r.now,
+            last_used_at: r.now,
+            not_after: r.now + Duration::days(30),
+            revoked_at: None,
+            revoked_reason: None,
+            user_agent: None,
+            ip: None,
+        };
+        let just = Some(r.now - Duration::seconds(2));
+        let long_ago = Some(r.now - Duration::seconds(11));
+        assert_eq!(r.decide(&session, None, false), RotationStep::Rotate);
+        assert_eq!(r.decide(&session, just, true), RotationStep::Repeat);
+        assert_eq!(
+            r.decide(&session, just, false),
+            RotationStep::RevokeForReuse,
+            "another successor, or one already used"
+        );
+        assert_eq!(
+            r.decide(&session, long_ago, true),
+            RotationStep::RevokeForReuse
+        );
+        let revoked = Session {
+            revoked_at: Some(r.now),
+            ..session
+        };
+        assert_eq!(r.decide(&revoked, None, false), RotationStep::Invalid);
     }
 }

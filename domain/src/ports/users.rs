@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use crate::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId};
+use crate::user::UserRefusal;
+use crate::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId, UserPatch};
 
 /// Why a user write was refused.
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +17,20 @@ pub enum UserWriteError {
     /// The write would leave no active superuser (CONTRACT.md §9j).
     #[error("last active superuser")]
     LastActiveSuperuser,
+    /// A compare-and-set password change found another hash stored than the one verified.
+    #[error("the password changed since it was verified")]
+    PasswordChanged,
     #[error(transparent)]
     Infra(#[from] Infra),
+}
+
+impl From<UserRefusal> for UserWriteError {
+    fn from(refusal: UserRefusal) -> Self {
+        match refusal {
+            UserRefusal::PasswordChanged => Self::PasswordChanged,
+            UserRefusal::LastActiveSuperuser => Self::LastActiveSuperuser,
+        }
+    }
 }
 
 /// Stores user accounts.
@@ -52,16 +65,25 @@ pub trait UserRepository: Send + Sync {
     /// `Infra` only.
     async fn list(&self, page: Page) -> Result<Listing<User>, Infra>;
 
-    /// Replaces the stored user with `user` (matched by id) and applies `sessions` to the
-    /// user's sessions, all in one atomic step. When the password hash changes, the user's
-    /// outstanding reset tokens MUST be deleted in the same step.
+    /// Applies `patch` to the user as stored at the moment of writing ([`UserPatch::apply`]
+    /// decides, inside the store's atomic section) and applies `sessions` to the user's
+    /// sessions, all in one atomic step; returns the user as written. Only the columns the
+    /// patch names are written. When the password hash changes, the user's outstanding
+    /// reset tokens MUST be deleted in the same step.
     ///
     /// # Errors
     /// MUST return `NotFound` when no user has the id, `EmailTaken` when another user has
-    /// the new email key, and `LastActiveSuperuser` — leaving the row unchanged — when the
-    /// stored row is an active superuser, `user` is not, and no other active superuser
-    /// exists (checked and written atomically, so two concurrent demotions cannot both win).
-    async fn update(&self, user: &User, sessions: SessionEnd) -> Result<(), UserWriteError>;
+    /// the new email key, `PasswordChanged` when the patch's compare-and-set hash is no
+    /// longer stored, and `LastActiveSuperuser` when the result would leave no active
+    /// superuser — decided under a lock every write that can remove an active superuser
+    /// takes in the same order, so no interleaving of demotions, deactivations and deletes
+    /// leaves none. After an error nothing has changed.
+    async fn update(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+        sessions: SessionEnd,
+    ) -> Result<User, UserWriteError>;
 
     /// Replaces the password hash only if it still equals `old` (transparent re-hash on
     /// login, which must not overwrite a concurrent password change). A lost race is not
@@ -77,9 +99,11 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<(), Infra>;
 
     /// Deletes the user together with their items, sessions, refresh and reset tokens, all
-    /// or nothing. Returns whether a user was deleted.
+    /// or nothing.
     ///
     /// # Errors
-    /// `Infra` only; after an error nothing has been deleted.
-    async fn delete(&self, id: UserId) -> Result<bool, Infra>;
+    /// MUST return `NotFound` when no user has the id and `LastActiveSuperuser` when the user
+    /// is the last active superuser (under the same lock order as `update`); after an error
+    /// nothing has been deleted.
+    async fn delete(&self, id: UserId) -> Result<(), UserWriteError>;
 }

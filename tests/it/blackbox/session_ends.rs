@@ -127,10 +127,12 @@ async fn an_inactive_account_cannot_refresh_even_with_a_live_session(backend: Ba
     let pair = log_in(&app, &account).await;
     let users = &app.app.ports().users;
     let id = gatehouse_domain::UserId::from_uuid(id.parse().expect("user id"));
-    let mut user = users.get(id).await.expect("store").expect("the user");
-    user.is_active = false;
+    let deactivate = gatehouse_domain::UserPatch {
+        is_active: Some(false),
+        ..gatehouse_domain::UserPatch::default()
+    };
     users
-        .update(&user, gatehouse_domain::SessionEnd::Keep)
+        .update(id, &deactivate, gatehouse_domain::SessionEnd::Keep)
         .await
         .expect("direct deactivation");
 

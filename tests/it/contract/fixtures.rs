@@ -10,6 +10,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use gatehouse_tests::stores::UNCAPPED;
+
 use super::backend::Stores;
 
 /// The start of every test's timeline.
@@ -89,7 +91,7 @@ pub fn session(user: UserId, at: OffsetDateTime) -> Session {
 pub async fn open(s: &Stores, session: &Session) -> TokenHash {
     let first = token();
     s.sessions
-        .create(session, &first)
+        .create(session, &first, UNCAPPED)
         .await
         .expect("create session");
     first

@@ -1,6 +1,7 @@
 //! Contract of `ItemRepository`: round trips, the owner filter and guard, and the shared
 //! list order.
 
+use gatehouse_domain::ports::OwnedWriteError;
 use gatehouse_domain::{Item, ItemId, ItemTitle, Page, UserId};
 use uuid::Uuid;
 
@@ -28,7 +29,11 @@ pub async fn insert_then_get_returns_the_item_as_stored(s: Stores) {
 pub async fn insert_for_a_missing_owner_fails(s: Stores) {
     let orphan = item(UserId::random());
 
-    assert!(s.items.insert(&orphan).await.is_err());
+    let refused = s.items.insert(&orphan).await;
+    assert!(
+        matches!(refused, Err(OwnedWriteError::OwnerGone)),
+        "{refused:?}"
+    );
     assert_eq!(s.items.get(orphan.id).await.unwrap(), None);
 }
 

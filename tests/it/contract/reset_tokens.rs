@@ -1,9 +1,9 @@
 //! Contract of `ResetTokenStore` (SECURITY.md RT-13): one live token per user, expiry,
 //! single use, inactive users, and a redemption that sets the password and ends sessions.
 
-use gatehouse_domain::ports::Redemption;
+use gatehouse_domain::ports::{OwnedWriteError, Redemption};
 use gatehouse_domain::session::TokenHash;
-use gatehouse_domain::{EndReason, User};
+use gatehouse_domain::{EndReason, User, UserId};
 use time::{Duration, OffsetDateTime};
 
 use super::backend::Stores;
@@ -78,6 +78,24 @@ pub async fn a_newer_token_voids_the_older_one_of_the_same_user_only(s: Stores) 
     assert_eq!(check(&older).await.unwrap(), Redemption::Invalid);
     assert_eq!(check(&newer).await.unwrap(), Redemption::Done(alice.id));
     assert_eq!(check(&bobs).await.unwrap(), Redemption::Done(bob.id));
+}
+
+pub async fn issuing_for_a_missing_user_is_owner_gone(s: Stores) {
+    let reset = token();
+
+    let refused = s
+        .reset_tokens
+        .issue(UserId::random(), &reset, EXPIRES)
+        .await;
+
+    assert!(
+        matches!(refused, Err(OwnedWriteError::OwnerGone)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        s.reset_tokens.check(&reset, T0).await.unwrap(),
+        Redemption::Invalid
+    );
 }
 
 pub async fn redeem_sets_the_password_consumes_the_token_and_ends_every_session(s: Stores) {

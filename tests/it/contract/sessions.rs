@@ -1,7 +1,7 @@
 //! Contract of `SessionStore`: the rotation state machine of SECURITY.md §2.2 (rotate,
 //! benign repeat, reuse detection, dead sessions), lookups, listing and ending sessions.
 
-use gatehouse_domain::ports::{EndScope, Rotation, RotationOutcome};
+use gatehouse_domain::ports::{EndScope, OwnedWriteError, Rotation, RotationOutcome, SessionCap};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Session, SessionId, UserId};
 use time::{Duration, OffsetDateTime};
@@ -51,6 +51,68 @@ pub async fn create_then_find_by_token_returns_the_session(s: Stores) {
         Some(session)
     );
     assert_eq!(s.sessions.find_by_token(&token()).await.unwrap(), None);
+}
+
+pub async fn create_for_a_missing_user_is_owner_gone_and_stores_nothing(s: Stores) {
+    let orphan = session(UserId::random(), T0);
+    let first = token();
+
+    let refused = s.sessions.create(&orphan, &first, CAP_OF_TWO).await;
+
+    assert!(
+        matches!(refused, Err(OwnedWriteError::OwnerGone)),
+        "{refused:?}"
+    );
+    assert_eq!(s.sessions.find_by_token(&first).await.unwrap(), None);
+}
+
+/// A cap of two live sessions per user.
+const CAP_OF_TWO: SessionCap = SessionCap {
+    max: 2,
+    idle_timeout: IDLE,
+};
+
+pub async fn create_ends_the_least_recently_used_live_sessions_beyond_the_cap(s: Stores) {
+    let (alice, oldest, _) = logged_in(&s).await;
+    let bob = store(&s, user("bob@example.com")).await.id;
+    let (bobs, _) = login(&s, bob, T0).await;
+    let (middle, _) = login(&s, alice, T0 + Duration::minutes(1)).await;
+    let newest = session(alice, T0 + Duration::minutes(2));
+
+    let evicted = s.sessions.create(&newest, &token(), CAP_OF_TWO).await;
+
+    assert_eq!(evicted.unwrap(), 1);
+    let ended = stored_session(&s, alice, oldest.id).await;
+    assert_eq!(ended.revoked_reason, Some(EndReason::Evicted));
+    assert_eq!(ended.revoked_at, Some(newest.created_at));
+    for (user, kept) in [(alice, middle.id), (alice, newest.id), (bob, bobs.id)] {
+        let kept = stored_session(&s, user, kept).await;
+        assert_eq!(
+            kept.revoked_at, None,
+            "only the least recently used one ends"
+        );
+    }
+}
+
+pub async fn concurrent_creates_never_leave_more_live_sessions_than_the_cap(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await.id;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let creates: Vec<_> = (0..12)
+        .map(|_| {
+            let (sessions, barrier) = (s.sessions.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let new = session(alice, T0);
+                barrier.wait().await;
+                sessions.create(&new, &token(), CAP_OF_TWO).await
+            })
+        })
+        .collect();
+    for create in creates {
+        create.await.unwrap().expect("every create succeeds");
+    }
+
+    let live = s.sessions.list_live(alice, T0, IDLE).await.unwrap();
+    assert_eq!(live.len(), 2, "{live:?}");
 }
 
 pub async fn rotating_an_unused_token_stores_its_child_and_bumps_last_used(s: Stores) {

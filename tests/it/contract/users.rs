@@ -5,7 +5,8 @@
 use gatehouse_domain::ports::{Redemption, UserWriteError};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{
-    Email, EmailKey, EndReason, Item, Page, Session, SessionEnd, SessionId, User, UserId,
+    Email, EmailKey, EndReason, Item, NewPassword, Page, Session, SessionEnd, SessionId, User,
+    UserId, UserPatch,
 };
 use gatehouse_tests::emails::case_variant;
 use time::Duration;
@@ -99,8 +100,32 @@ pub async fn concurrent_inserts_of_case_variants_admit_exactly_one(s: Stores) {
     assert_eq!(count, 1);
 }
 
-pub async fn update_replaces_every_field(s: Stores) {
+/// A patch setting only the password, outright (no compare-and-set).
+fn set_password(new: &str) -> UserPatch {
+    UserPatch {
+        password: Some(NewPassword {
+            hash: hash(new),
+            replaces: None,
+        }),
+        ..UserPatch::default()
+    }
+}
+
+pub async fn update_writes_every_field_of_the_patch(s: Stores) {
     let original = store(&s, user("before@example.com")).await;
+
+    let patch = UserPatch {
+        email: Some(Email::parse("after@example.com").unwrap()),
+        is_active: Some(false),
+        is_superuser: Some(true),
+        full_name: Some(None),
+        ..set_password("changed")
+    };
+    let written = s
+        .users
+        .update(original.id, &patch, SessionEnd::Keep)
+        .await
+        .unwrap();
 
     let changed = User {
         email: Email::parse("after@example.com").unwrap(),
@@ -110,17 +135,85 @@ pub async fn update_replaces_every_field(s: Stores) {
         hashed_password: hash("changed"),
         ..original.clone()
     };
-    s.users.update(&changed, SessionEnd::Keep).await.unwrap();
-
+    assert_eq!(written, changed);
     assert_eq!(s.users.get(original.id).await.unwrap(), Some(changed));
     let by_old = s.users.find_by_email(&original.email.key()).await;
     assert_eq!(by_old.unwrap(), None);
 }
 
+pub async fn update_leaves_every_column_outside_the_patch_as_it_is_now(s: Stores) {
+    let original = store(&s, superuser("admin@example.com")).await;
+    store(&s, superuser("other@example.com")).await;
+    let changed = s
+        .users
+        .update(original.id, &set_password("changed"), SessionEnd::Keep)
+        .await
+        .unwrap();
+    let demoted = UserPatch {
+        is_superuser: Some(false),
+        ..UserPatch::default()
+    };
+    s.users
+        .update(original.id, &demoted, SessionEnd::Keep)
+        .await
+        .unwrap();
+
+    let renamed = UserPatch {
+        full_name: Some(None),
+        ..UserPatch::default()
+    };
+    let written = s
+        .users
+        .update(original.id, &renamed, SessionEnd::Keep)
+        .await
+        .unwrap();
+
+    let expected = User {
+        full_name: None,
+        is_superuser: false,
+        ..changed
+    };
+    assert_eq!(
+        written, expected,
+        "a name change restores neither hash nor role"
+    );
+    assert_eq!(s.users.get(original.id).await.unwrap(), Some(expected));
+}
+
+pub async fn a_compare_and_set_password_change_needs_the_hash_it_verified(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await;
+    let verified = |stored: &str, new: &str| UserPatch {
+        password: Some(NewPassword {
+            hash: hash(new),
+            replaces: Some(hash(stored)),
+        }),
+        ..UserPatch::default()
+    };
+
+    let lost = s
+        .users
+        .update(alice.id, &verified("stale", "lost"), SessionEnd::Keep)
+        .await;
+    assert!(
+        matches!(lost, Err(UserWriteError::PasswordChanged)),
+        "{lost:?}"
+    );
+    assert_eq!(s.users.get(alice.id).await.unwrap(), Some(alice.clone()));
+    let won = s
+        .users
+        .update(alice.id, &verified("original", "won"), SessionEnd::Keep)
+        .await
+        .unwrap();
+    assert_eq!(won.hashed_password, hash("won"));
+}
+
 pub async fn update_of_an_unknown_user_is_not_found(s: Stores) {
     let ghost = user("ghost@example.com");
 
-    let refused = s.users.update(&ghost, SessionEnd::Keep).await;
+    let refused = s
+        .users
+        .update(ghost.id, &set_password("x"), SessionEnd::Keep)
+        .await;
 
     assert!(
         matches!(refused, Err(UserWriteError::NotFound)),
@@ -133,12 +226,12 @@ pub async fn update_refuses_an_email_held_by_another_user(s: Stores) {
     store(&s, user("alice@example.com")).await;
     let bob = store(&s, user("bob@example.com")).await;
 
-    let taking = User {
-        email: Email::parse("Alice@EXAMPLE.com").unwrap(),
-        full_name: None,
-        ..bob.clone()
+    let taking = UserPatch {
+        email: Some(Email::parse("Alice@EXAMPLE.com").unwrap()),
+        full_name: Some(None),
+        ..UserPatch::default()
     };
-    let refused = s.users.update(&taking, SessionEnd::Keep).await;
+    let refused = s.users.update(bob.id, &taking, SessionEnd::Keep).await;
 
     assert!(
         matches!(refused, Err(UserWriteError::EmailTaken)),
@@ -150,13 +243,18 @@ pub async fn update_refuses_an_email_held_by_another_user(s: Stores) {
 pub async fn update_may_change_the_case_of_the_users_own_email(s: Stores) {
     let alice = store(&s, user("alice@example.com")).await;
 
-    let recased = User {
-        email: Email::parse("ALICE@example.com").unwrap(),
-        ..alice
+    let recased = UserPatch {
+        email: Some(Email::parse("ALICE@example.com").unwrap()),
+        ..UserPatch::default()
     };
-    s.users.update(&recased, SessionEnd::Keep).await.unwrap();
+    let written = s
+        .users
+        .update(alice.id, &recased, SessionEnd::Keep)
+        .await
+        .unwrap();
 
-    assert_eq!(s.users.get(recased.id).await.unwrap(), Some(recased));
+    assert_eq!(written.email.as_str(), "ALICE@example.com");
+    assert_eq!(s.users.get(alice.id).await.unwrap(), Some(written));
 }
 
 pub async fn update_refuses_to_demote_the_last_active_superuser(s: Stores) {
@@ -172,17 +270,17 @@ pub async fn update_refuses_to_demote_the_last_active_superuser(s: Stores) {
     let (session, _) = login(&s, admin.id, T0).await;
 
     for demoted in [
-        User {
-            is_superuser: false,
-            ..admin.clone()
+        UserPatch {
+            is_superuser: Some(false),
+            ..UserPatch::default()
         },
-        User {
-            is_active: false,
-            ..admin.clone()
+        UserPatch {
+            is_active: Some(false),
+            ..UserPatch::default()
         },
     ] {
         let ending = SessionEnd::All(EndReason::UserDisabled);
-        let refused = s.users.update(&demoted, ending).await;
+        let refused = s.users.update(admin.id, &demoted, ending).await;
 
         assert!(
             matches!(refused, Err(UserWriteError::LastActiveSuperuser)),
@@ -198,17 +296,31 @@ pub async fn update_may_demote_a_superuser_while_another_active_one_remains(s: S
     let first = store(&s, superuser("first@example.com")).await;
     let second = store(&s, superuser("second@example.com")).await;
 
-    let demoted = User {
-        is_superuser: false,
-        ..first
+    let demote = UserPatch {
+        is_superuser: Some(false),
+        ..UserPatch::default()
     };
-    s.users.update(&demoted, SessionEnd::Keep).await.unwrap();
-    let deactivated = User {
-        is_active: false,
-        ..second.clone()
+    let demoted = s
+        .users
+        .update(first.id, &demote, SessionEnd::Keep)
+        .await
+        .unwrap();
+    let deactivate = UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
     };
-    let refused = s.users.update(&deactivated, SessionEnd::Keep).await;
+    let refused = s
+        .users
+        .update(second.id, &deactivate, SessionEnd::Keep)
+        .await;
 
+    assert_eq!(
+        demoted,
+        User {
+            is_superuser: false,
+            ..first
+        }
+    );
     assert_eq!(s.users.get(demoted.id).await.unwrap(), Some(demoted));
     assert!(
         matches!(refused, Err(UserWriteError::LastActiveSuperuser)),
@@ -228,21 +340,34 @@ pub async fn the_superuser_guard_ignores_updates_that_demote_no_active_superuser
     )
     .await;
 
-    let renamed = User {
-        full_name: None,
-        ..plain
+    let rename = UserPatch {
+        full_name: Some(None),
+        ..UserPatch::default()
     };
-    s.users.update(&renamed, SessionEnd::Keep).await.unwrap();
-    let dormant_demoted = User {
-        is_superuser: false,
-        ..dormant
+    let renamed = s
+        .users
+        .update(plain.id, &rename, SessionEnd::Keep)
+        .await
+        .unwrap();
+    let demote = UserPatch {
+        is_superuser: Some(false),
+        ..UserPatch::default()
     };
-    s.users
-        .update(&dormant_demoted, SessionEnd::Keep)
+    let dormant_demoted = s
+        .users
+        .update(dormant.id, &demote, SessionEnd::Keep)
         .await
         .unwrap();
 
+    assert_eq!(
+        renamed,
+        User {
+            full_name: None,
+            ..plain
+        }
+    );
     assert_eq!(s.users.get(renamed.id).await.unwrap(), Some(renamed));
+    assert!(!dormant_demoted.is_superuser);
     let stored = s.users.get(dormant_demoted.id).await.unwrap();
     assert_eq!(stored, Some(dormant_demoted));
 }
@@ -261,7 +386,10 @@ async fn sessions_after_update(
     }
     let alices: Vec<_> = opened.iter().take(2).map(|(_, id)| *id).collect();
 
-    s.users.update(&alice, ending(&alices)).await.unwrap();
+    s.users
+        .update(alice.id, &UserPatch::default(), ending(&alices))
+        .await
+        .unwrap();
 
     let mut states = Vec::new();
     for (owner, id) in opened {
@@ -294,9 +422,9 @@ pub async fn update_keeping_sessions_leaves_them_alive(s: Stores) {
     assert_eq!(states, [(true, None); 4]);
 }
 
-/// Issues a reset token to a stored user, updates the user through `change`, and tells
-/// what the token checks as afterwards.
-async fn reset_token_after_update(s: &Stores, change: impl FnOnce(User) -> User) -> Redemption {
+/// Issues a reset token to a stored user, updates the user with `patch`, and tells what the
+/// token checks as afterwards, with the user's id.
+async fn reset_token_after_update(s: &Stores, patch: UserPatch) -> (Redemption, UserId) {
     let alice = store(s, user("alice@example.com")).await;
     let reset = token();
     let expires = T0 + Duration::hours(1);
@@ -306,35 +434,27 @@ async fn reset_token_after_update(s: &Stores, change: impl FnOnce(User) -> User)
         .unwrap();
 
     s.users
-        .update(&change(alice), SessionEnd::Keep)
+        .update(alice.id, &patch, SessionEnd::Keep)
         .await
         .unwrap();
 
-    s.reset_tokens.check(&reset, T0).await.unwrap()
+    (s.reset_tokens.check(&reset, T0).await.unwrap(), alice.id)
 }
 
 pub async fn update_that_changes_the_password_hash_voids_reset_tokens(s: Stores) {
-    let after = reset_token_after_update(&s, |u| User {
-        hashed_password: hash("changed"),
-        ..u
-    })
-    .await;
+    let (after, _) = reset_token_after_update(&s, set_password("changed")).await;
 
     assert_eq!(after, Redemption::Invalid);
 }
 
 pub async fn update_that_keeps_the_password_hash_keeps_reset_tokens(s: Stores) {
-    let mut id = None;
-    let after = reset_token_after_update(&s, |u| {
-        id = Some(u.id);
-        User {
-            full_name: None,
-            ..u
-        }
-    })
-    .await;
+    let rename = UserPatch {
+        full_name: Some(None),
+        ..UserPatch::default()
+    };
+    let (after, id) = reset_token_after_update(&s, rename).await;
 
-    assert_eq!(after, Redemption::Done(id.unwrap()));
+    assert_eq!(after, Redemption::Done(id));
 }
 
 pub async fn upgrade_hash_replaces_the_hash_only_while_it_is_unchanged(s: Stores) {
@@ -398,7 +518,7 @@ pub async fn delete_removes_the_user_with_items_sessions_and_tokens(s: Stores) {
     let gone = account(&s, "alice@example.com").await;
     let kept = account(&s, "bob@example.com").await;
 
-    assert!(s.users.delete(gone.user.id).await.unwrap());
+    s.users.delete(gone.user.id).await.unwrap();
 
     assert_eq!(s.users.get(gone.user.id).await.unwrap(), None);
     let by_email = s.users.find_by_email(&gone.user.email.key()).await;
@@ -424,17 +544,44 @@ pub async fn delete_removes_the_user_with_items_sessions_and_tokens(s: Stores) {
 pub async fn delete_frees_the_email_for_a_new_account(s: Stores) {
     let alice = store(&s, user("alice@example.com")).await;
 
-    assert!(s.users.delete(alice.id).await.unwrap());
+    s.users.delete(alice.id).await.unwrap();
 
     store(&s, user("ALICE@example.com")).await;
 }
 
-pub async fn delete_of_an_unknown_user_returns_false(s: Stores) {
+pub async fn delete_of_an_unknown_user_is_not_found(s: Stores) {
     let alice = store(&s, user("alice@example.com")).await;
 
-    assert!(!s.users.delete(UserId::random()).await.unwrap());
-    assert!(s.users.delete(alice.id).await.unwrap());
-    assert!(!s.users.delete(alice.id).await.unwrap());
+    let unknown = s.users.delete(UserId::random()).await;
+    assert!(
+        matches!(unknown, Err(UserWriteError::NotFound)),
+        "{unknown:?}"
+    );
+    s.users.delete(alice.id).await.unwrap();
+    let again = s.users.delete(alice.id).await;
+    assert!(matches!(again, Err(UserWriteError::NotFound)), "{again:?}");
+}
+
+pub async fn delete_refuses_the_last_active_superuser(s: Stores) {
+    let admin = store(&s, superuser("admin@example.com")).await;
+    let other = store(&s, superuser("other@example.com")).await;
+    store(
+        &s,
+        User {
+            is_active: false,
+            ..superuser("retired@example.com")
+        },
+    )
+    .await;
+
+    s.users.delete(other.id).await.unwrap();
+    let refused = s.users.delete(admin.id).await;
+
+    assert!(
+        matches!(refused, Err(UserWriteError::LastActiveSuperuser)),
+        "{refused:?}"
+    );
+    assert_eq!(s.users.get(admin.id).await.unwrap(), Some(admin));
 }
 
 /// Stores one user per row of [`insertion_order`], with the row's id and creation time.

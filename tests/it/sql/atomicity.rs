@@ -2,7 +2,7 @@
 //! of a port method fail, and everything the method wrote before it must be gone again.
 
 use gatehouse_domain::Infra;
-use gatehouse_domain::ports::{Redemption, RotationOutcome};
+use gatehouse_domain::ports::{Redemption, RotationOutcome, UserWriteError};
 use gatehouse_tests::db::{Engine, TestDatabase};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::Duration;
@@ -66,7 +66,10 @@ async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
         inject_failure(&conn, engine, "user", "DELETE").await;
 
         let err = store.users().delete(owner.id).await.expect_err("injected");
-        assert!(matches!(err, Infra::Unexpected(_)), "{engine:?}: {err:?}");
+        assert!(
+            matches!(err, UserWriteError::Infra(Infra::Unexpected(_))),
+            "{engine:?}: {err:?}"
+        );
         assert!(store.users().get(owner.id).await.expect("get").is_some());
         assert!(store.items().get(thing.id).await.expect("get").is_some());
         assert!(session_of().await.is_some());
@@ -77,7 +80,7 @@ async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
         );
 
         heal(&conn, engine, "user").await;
-        assert!(store.users().delete(owner.id).await.expect("delete"));
+        store.users().delete(owner.id).await.expect("delete");
         assert!(store.items().get(thing.id).await.expect("get").is_none());
         assert!(session_of().await.is_none());
         for table in [

@@ -6,7 +6,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use gatehouse_domain::ports::{RotationOutcome, UserWriteError};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule};
-use gatehouse_domain::{Infra, Page, SessionEnd, User};
+use gatehouse_domain::{Infra, Page, SessionEnd, User, UserPatch};
 use gatehouse_tests::db::{Engine, TestDatabase};
 use gatehouse_tests::emails::case_variant;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
@@ -81,11 +81,11 @@ async fn two_concurrent_demotions_cannot_both_leave_no_superuser() {
         let mut demotions = JoinSet::new();
         for admin in admins {
             let users = users.clone();
-            let demoted = User {
-                is_superuser: false,
-                ..admin
+            let demote = UserPatch {
+                is_superuser: Some(false),
+                ..UserPatch::default()
             };
-            demotions.spawn(async move { users.update(&demoted, SessionEnd::Keep).await });
+            demotions.spawn(async move { users.update(admin.id, &demote, SessionEnd::Keep).await });
         }
         let results = demotions.join_all().await;
         let won = results.iter().filter(|r| r.is_ok()).count();

@@ -16,10 +16,11 @@ use uuid::Uuid;
 use super::count_rows;
 
 /// Every migration, oldest first: a new one is added here.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "m20261125_000001_template_schema",
     "m20261125_000002_gatehouse_auth",
     "m20261125_000003_throttle_backoff",
+    "m20261204_000004_email_key_idna",
 ];
 
 /// One line per column, constraint and index of the database, read from its catalog.
@@ -305,6 +306,106 @@ async fn case_variant_duplicates_stop_the_auth_migration_with_a_count_and_no_cha
             ))
             .await;
         assert!(key_column.is_err(), "{engine:?}: email_key was added");
+    }
+}
+
+/// Every stored email key, by address.
+async fn email_keys(conn: &DatabaseConnection) -> Vec<(String, Option<String>)> {
+    let mut keys: Vec<(String, Option<String>)> = conn
+        .query_all_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT email, email_key FROM \"user\"",
+        ))
+        .await
+        .expect("read the keys")
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "email").expect("email"),
+                row.try_get("", "email_key").expect("email_key"),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Addresses the IDNA re-keying changes or must leave alone, none sharing a mailbox.
+const IDN_ADDRESSES: [&str; 4] = [
+    "x@xn--bcher-kva.com",
+    "U\u{0308}ser@Example.com",
+    "plain@example.com",
+    "odd@xn--",
+];
+
+#[tokio::test]
+async fn the_idna_migration_re_keys_every_row_as_the_application_keys_it_and_back() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        migrations
+            .up(Some(3))
+            .await
+            .expect("up to the previous release");
+        let conn = db.connection().await;
+        for email in IDN_ADDRESSES {
+            insert_template_user(&conn, email).await;
+        }
+        let before = email_keys(&conn).await;
+
+        migrations.up(None).await.expect("re-key");
+        let after = email_keys(&conn).await;
+        for (email, key) in &after {
+            assert_eq!(
+                key.as_deref(),
+                Some(EmailKey::of(email).as_str()),
+                "{engine:?}: the migration's frozen key is the application's"
+            );
+        }
+        let users = db.store().await.users();
+        for spelling in ["x@bücher.com", "üser@example.com", "X@XN--BCHER-KVA.COM"] {
+            let found = users.find_by_email(&EmailKey::of(spelling)).await;
+            assert!(found.expect("find").is_some(), "{engine:?}: {spelling}");
+        }
+
+        migrations.down(Some(1)).await.expect("down");
+        let old_keys: Vec<_> = email_keys(&conn)
+            .await
+            .into_iter()
+            .map(|(email, key)| (email.clone(), key, email.trim().to_lowercase()))
+            .collect();
+        for (email, key, expected) in old_keys {
+            assert_eq!(key, Some(expected), "{engine:?}: {email} keyed as before");
+        }
+        assert_eq!(before.len(), IDN_ADDRESSES.len());
+    }
+}
+
+#[tokio::test]
+async fn one_mailbox_spelt_twice_stops_the_idna_migration_with_a_count_and_no_change() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        migrations
+            .up(Some(3))
+            .await
+            .expect("up to the previous release");
+        let conn = db.connection().await;
+        for email in ["x@bücher.com", "x@xn--bcher-kva.com", "plain@example.com"] {
+            insert_template_user(&conn, email).await;
+        }
+        let before = email_keys(&conn).await;
+
+        let err = migrations.up(None).await.expect_err("refused");
+        let shown = err.to_string();
+        assert!(shown.contains("2 users share 1 mailbox"), "{shown}");
+        assert!(!shown.contains("bcher"), "{shown}");
+        assert_eq!(migrations.pending().await.expect("pending"), 1);
+        assert_eq!(
+            email_keys(&conn).await,
+            before,
+            "{engine:?}: nothing changed"
+        );
     }
 }
 

@@ -17,6 +17,7 @@ use gatehouse_domain::{
     Email, Item, ItemId, ItemTitle, PasswordHash, Session, SessionId, User, UserId,
 };
 use gatehouse_sql::SqlStore;
+use gatehouse_tests::stores::UNCAPPED;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::macros::datetime;
@@ -80,7 +81,7 @@ async fn signed_in(store: &SqlStore, email: &str) -> SignedIn {
     let (session, refresh) = (session(user.id), token());
     store
         .sessions()
-        .create(&session, &refresh)
+        .create(&session, &refresh, UNCAPPED)
         .await
         .expect("session");
     SignedIn {

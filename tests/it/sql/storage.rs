@@ -2,12 +2,15 @@
 //! precision and ordering, NULLs in descending lists, Unicode case folding, huge offsets;
 //! and the row-level effects of rotation, principal lookup, resets and throttling.
 
-use gatehouse_domain::ports::{EndScope, Redemption, Rotation, RotationOutcome, UserWriteError};
+use gatehouse_domain::ports::{
+    EndScope, OwnedWriteError, Redemption, Rotation, RotationOutcome, UserWriteError,
+};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use gatehouse_domain::{
-    Email, EmailKey, EndReason, Infra, Page, SessionEnd, SessionId, User, UserId,
+    Email, EmailKey, EndReason, NewPassword, Page, SessionEnd, SessionId, User, UserId, UserPatch,
 };
 use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::stores::UNCAPPED;
 use time::Duration;
 
 use super::{
@@ -136,14 +139,14 @@ async fn user_updates_are_guarded_and_carry_their_side_effects() {
         users.insert(&bob).await.expect("bob");
 
         let ghost = users
-            .update(&user("ghost@example.com"), SessionEnd::Keep)
+            .update(UserId::random(), &UserPatch::default(), SessionEnd::Keep)
             .await;
         assert!(matches!(ghost, Err(UserWriteError::NotFound)), "{ghost:?}");
-        let stealing = User {
-            email: Email::parse("BOB@example.com").expect("email"),
-            ..alice.clone()
+        let stealing = UserPatch {
+            email: Some(Email::parse("BOB@example.com").expect("email")),
+            ..UserPatch::default()
         };
-        let taken = users.update(&stealing, SessionEnd::Keep).await;
+        let taken = users.update(alice.id, &stealing, SessionEnd::Keep).await;
         assert!(
             matches!(taken, Err(UserWriteError::EmailTaken)),
             "{taken:?}"
@@ -154,27 +157,32 @@ async fn user_updates_are_guarded_and_carry_their_side_effects() {
         let other = session(alice.id);
         store
             .sessions()
-            .create(&current, &token())
+            .create(&current, &token(), UNCAPPED)
             .await
             .expect("current");
         let other_token = token();
         store
             .sessions()
-            .create(&other, &other_token)
+            .create(&other, &other_token, UNCAPPED)
             .await
             .expect("other");
         let reset = issue_reset(&store, alice.id).await;
-        let changed = User {
-            hashed_password: new_password_hash(),
-            ..alice.clone()
+        let change = UserPatch {
+            password: Some(NewPassword {
+                hash: new_password_hash(),
+                replaces: Some(alice.hashed_password.clone()),
+            }),
+            ..UserPatch::default()
         };
-        users
+        let changed = users
             .update(
-                &changed,
+                alice.id,
+                &change,
                 SessionEnd::AllExcept(current.id, EndReason::PasswordChange),
             )
             .await
             .expect("password change");
+        assert_eq!(changed.hashed_password, new_password_hash());
         assert_eq!(users.get(alice.id).await.expect("get"), Some(changed));
         let ended = store
             .sessions()
@@ -422,12 +430,15 @@ async fn rows_pointing_at_a_missing_user_are_refused_on_every_engine() {
         let nobody = UserId::random();
         let orphan = store.items().insert(&item(nobody, Some(T0))).await;
         assert!(
-            matches!(orphan, Err(Infra::Unexpected(_))),
+            matches!(orphan, Err(OwnedWriteError::OwnerGone)),
             "{engine:?}: {orphan:?}"
         );
-        let stray = store.sessions().create(&session(nobody), &token()).await;
+        let stray = store
+            .sessions()
+            .create(&session(nobody), &token(), UNCAPPED)
+            .await;
         assert!(
-            matches!(stray, Err(Infra::Unexpected(_))),
+            matches!(stray, Err(OwnedWriteError::OwnerGone)),
             "{engine:?}: {stray:?}"
         );
     }
@@ -444,7 +455,7 @@ async fn deleting_ended_sessions_goes_through_a_backlog_in_batches() {
         // One more than a batch, all over at T0 + 40 days; one live.
         for _ in 0..1001 {
             sessions
-                .create(&session(user.id), &token())
+                .create(&session(user.id), &token(), UNCAPPED)
                 .await
                 .expect("session");
         }
@@ -454,7 +465,10 @@ async fn deleting_ended_sessions_goes_through_a_backlog_in_batches() {
             not_after: now + Duration::days(30),
             ..session(user.id)
         };
-        sessions.create(&live, &token()).await.expect("live");
+        sessions
+            .create(&live, &token(), UNCAPPED)
+            .await
+            .expect("live");
 
         let deleted = sessions
             .delete_ended(now, Duration::days(7))

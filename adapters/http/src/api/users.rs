@@ -254,7 +254,7 @@ impl UsersApi {
         let (id,) = (path_uuid("user_id", user_id.get().unwrap_or_default()),).collect()?;
         app.delete_user(&auth.0, UserId::from_uuid(id))
             .await
-            .map_err(errors::admin_error)?;
+            .map_err(errors::delete_user_error)?;
         Ok(Json(Message::new("User deleted successfully")))
     }
 }
