@@ -1,7 +1,8 @@
 //! Items and the owner-or-superuser rule (CONTRACT.md routes 16–20, SECURITY.md D4, AZ-02).
 
 use gatehouse_domain::{
-    Infra, Item, ItemDescription, ItemId, ItemTitle, Listing, Page, UserId, ports::OwnedWriteError,
+    Infra, Item, ItemDescription, ItemId, ItemPatch, ItemTitle, Listing, Page, UserId,
+    ports::OwnedWriteError,
 };
 use tracing::info;
 
@@ -12,13 +13,6 @@ use crate::{Gatehouse, Principal};
 pub struct NewItem {
     pub title: ItemTitle,
     pub description: Option<ItemDescription>,
-}
-
-/// Changes to an item; `None` leaves a field unchanged, `Some(None)` clears the description.
-#[derive(Debug, Default)]
-pub struct ItemChanges {
-    pub title: Option<ItemTitle>,
-    pub description: Option<Option<ItemDescription>>,
 }
 
 /// Why an item operation failed, in the contract's order: existence, then ownership.
@@ -83,7 +77,8 @@ impl Gatehouse {
         Ok(item)
     }
 
-    /// Applies the present fields to an item the caller may change.
+    /// Applies the present fields, and only those, to an item the caller may change, as it
+    /// is at the moment of writing.
     ///
     /// # Errors
     /// `NotFound`, then `NotOwner`.
@@ -91,19 +86,14 @@ impl Gatehouse {
         &self,
         me: &Principal,
         id: ItemId,
-        changes: ItemChanges,
+        patch: ItemPatch,
     ) -> Result<Item, ItemError> {
-        let mut item = self.read_item(me, id).await?;
-        if let Some(title) = changes.title {
-            item.title = title;
-        }
-        if let Some(description) = changes.description {
-            item.description = description;
-        }
-        if !self.ports.items.update(&item, me.owner_scope()).await? {
-            return Err(ItemError::NotFound);
-        }
-        Ok(item)
+        self.read_item(me, id).await?;
+        self.ports
+            .items
+            .update(id, &patch, me.owner_scope())
+            .await?
+            .ok_or(ItemError::NotFound)
     }
 
     /// Deletes an item the caller may change.

@@ -32,7 +32,7 @@ pub use admin_users::{AdminUserError, NewUser, ReadUserError, UserChanges};
 pub use auth::{AuthError, Forbidden, Principal};
 pub use client::Client;
 pub use housekeeping::Pruned;
-pub use items::{ItemChanges, ItemError, NewItem};
+pub use items::{ItemError, NewItem};
 pub use login::{LoginError, TokenPair};
 pub use me::{ChangePasswordError, DeleteMeError, ProfileChanges, UpdateMeError};
 pub use policy::{Policy, ThrottlePolicy};

@@ -84,7 +84,10 @@ impl Gatehouse {
             client_event!(info, "login_failed", client, "inactive", user_id = %user.id);
             return Err(LoginError::Inactive);
         }
+        // A success is no guess: it consumes neither the account's count nor the address's
+        // (SECURITY.md RL-02: a site behind one proxy address keeps working at cut-over).
         self.ports.limiter.clear(&account).await?;
+        self.ports.limiter.release(&ip, now).await?;
         if verdict.needs_rehash {
             self.upgrade_hash(&user, password).await;
         }

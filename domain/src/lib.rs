@@ -20,7 +20,7 @@ pub mod user;
 pub use email::{Email, EmailError, EmailKey};
 pub use ids::{ItemId, SessionId, UserId};
 pub use infra::{BoxError, Infra, error_chain};
-pub use item::Item;
+pub use item::{Item, ItemPatch};
 pub use page::{Listing, Page};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use secret::Secret;

@@ -63,6 +63,18 @@ pub struct ThrottleWindow {
     pub strikes: u32,
 }
 
+impl ThrottleWindow {
+    /// The window after taking back one event counted at `counted_at`
+    /// (`AttemptLimiter::release`), or `None` when this window does not hold it: it started
+    /// after that moment, so the event's own window is gone. Never below zero.
+    pub fn released(&self, counted_at: OffsetDateTime) -> Option<ThrottleWindow> {
+        (self.started_at <= counted_at && self.events > 0).then(|| ThrottleWindow {
+            events: self.events - 1,
+            ..*self
+        })
+    }
+}
+
 impl ThrottleRule {
     /// A rule without back-off.
     pub const fn fixed(limit: u32, window: Duration) -> Self {
@@ -238,6 +250,18 @@ mod tests {
             Verdict::Allowed,
             "an ended window locks nothing"
         );
+    }
+
+    #[test]
+    fn a_release_takes_back_one_event_of_the_window_that_counted_it() {
+        let held = window(3, 1);
+        assert_eq!(held.released(START), Some(window(2, 1)));
+        assert_eq!(
+            held.released(START - Duration::SECOND),
+            None,
+            "counted in an earlier window"
+        );
+        assert_eq!(window(0, 0).released(START), None, "never below zero");
     }
 
     #[test]

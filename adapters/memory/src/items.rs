@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use gatehouse_domain::ports::{ItemRepository, OwnedWriteError};
-use gatehouse_domain::{Infra, Item, ItemId, Listing, Page, UserId};
+use gatehouse_domain::{Infra, Item, ItemId, ItemPatch, Listing, Page, UserId};
 
 use crate::listing::newest_first;
 use crate::state::{Shared, State};
@@ -49,13 +49,19 @@ impl ItemRepository for MemoryItems {
         Ok(newest_first(rows, |i| (i.created_at, i.id.as_uuid()), page))
     }
 
-    async fn update(&self, item: &Item, owner: Option<UserId>) -> Result<bool, Infra> {
+    async fn update(
+        &self,
+        id: ItemId,
+        patch: &ItemPatch,
+        owner: Option<UserId>,
+    ) -> Result<Option<Item>, Infra> {
         let mut state = self.0.lock()?;
-        if !addressed(&state, item.id, owner) {
-            return Ok(false);
-        }
-        state.items.insert(item.id, item.clone());
-        Ok(true)
+        let Some(stored) = state.items.get(&id).filter(|item| owned_by(item, owner)) else {
+            return Ok(None);
+        };
+        let item = patch.apply(stored);
+        state.items.insert(id, item.clone());
+        Ok(Some(item))
     }
 
     async fn delete(&self, id: ItemId, owner: Option<UserId>) -> Result<bool, Infra> {

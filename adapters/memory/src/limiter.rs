@@ -39,6 +39,14 @@ impl AttemptLimiter for MemoryLimiter {
         Ok(rule.verdict(&window, now))
     }
 
+    async fn release(&self, key: &ThrottleKey, counted_at: OffsetDateTime) -> Result<(), Infra> {
+        let mut state = self.0.lock()?;
+        if let Some(released) = state.windows.get(key).and_then(|w| w.released(counted_at)) {
+            state.windows.insert(key.clone(), released);
+        }
+        Ok(())
+    }
+
     async fn delete_windows(&self, started_before: OffsetDateTime) -> Result<u64, Infra> {
         let mut state = self.0.lock()?;
         let before = state.windows.len();

@@ -3,14 +3,14 @@
 
 use async_trait::async_trait;
 use gatehouse_domain::ports::{ItemRepository, OwnedWriteError};
-use gatehouse_domain::{Infra, Item, ItemId, Listing, Page, UserId};
+use gatehouse_domain::{Infra, Item, ItemId, ItemPatch, Listing, Page, UserId};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::db::Db;
 use crate::entity::item;
 use crate::error::{infra, owned_write};
 use crate::listing::newest_first;
-use crate::mapping::{item_from_row, item_to_row};
+use crate::mapping::{item_from_row, item_patch_columns, item_to_row};
 use crate::write;
 
 /// The items.
@@ -57,14 +57,26 @@ impl ItemRepository for SqlItems {
         })
     }
 
-    async fn update(&self, item: &Item, owner: Option<UserId>) -> Result<bool, Infra> {
-        let updated = write::update::<item::Entity>(item_to_row(&self.0, item))
-            .filter(item::Column::Id.eq(item.id.as_uuid()))
-            .filter(owned_by(owner))
-            .exec(&self.0.conn)
-            .await
-            .map_err(infra)?;
-        Ok(updated.rows_affected > 0)
+    async fn update(
+        &self,
+        id: ItemId,
+        patch: &ItemPatch,
+        owner: Option<UserId>,
+    ) -> Result<Option<Item>, Infra> {
+        let matched = Condition::all()
+            .add(item::Column::Id.eq(id.as_uuid()))
+            .add(owned_by(owner));
+        let rows = if patch.is_empty() {
+            item::Entity::find().filter(matched).all(&self.0.conn).await
+        } else {
+            // One statement: the columns it sets and the row it returns are the row as it
+            // is once written, whatever else wrote it meanwhile.
+            write::update::<item::Entity>(item_patch_columns(patch))
+                .filter(matched)
+                .exec_with_returning(&self.0.conn)
+                .await
+        };
+        Ok(rows.map_err(infra)?.into_iter().next().map(item_from_row))
     }
 
     async fn delete(&self, id: ItemId, owner: Option<UserId>) -> Result<bool, Infra> {

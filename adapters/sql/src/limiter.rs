@@ -176,6 +176,23 @@ impl AttemptLimiter for SqlLimiter {
         Ok(rule.verdict(&window(&row), now))
     }
 
+    async fn release(&self, key: &ThrottleKey, counted_at: OffsetDateTime) -> Result<(), Infra> {
+        // `ThrottleWindow::released` as one atomic statement.
+        let counted_at = stamp::micros(counted_at);
+        throttle::Entity::update_many()
+            .col_expr(
+                throttle::Column::Count,
+                stored_column(throttle::Column::Count).sub(1),
+            )
+            .filter(throttle::Column::Key.eq(stored(key).as_ref()))
+            .filter(throttle::Column::Count.gt(0))
+            .filter(throttle::Column::WindowStart.lte(self.0.at(counted_at)))
+            .exec(&self.0.conn)
+            .await
+            .map_err(infra)?;
+        Ok(())
+    }
+
     async fn delete_windows(&self, started_before: OffsetDateTime) -> Result<u64, Infra> {
         let deleted = throttle::Entity::delete_many()
             .filter(throttle::Column::WindowStart.lt(self.0.at(stamp::micros(started_before))))

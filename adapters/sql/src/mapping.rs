@@ -3,8 +3,8 @@
 //! template, whose values the domain must still show as they are.
 
 use gatehouse_domain::{
-    Email, EndReason, FullName, Item, ItemDescription, ItemId, ItemTitle, PasswordHash, Session,
-    SessionId, User, UserId, UserPatch,
+    Email, EndReason, FullName, Item, ItemDescription, ItemId, ItemPatch, ItemTitle, PasswordHash,
+    Session, SessionId, User, UserId, UserPatch,
 };
 use sea_orm::Value;
 
@@ -96,6 +96,19 @@ pub(crate) fn item_to_row(db: &Db, item: &Item) -> Vec<(item::Column, Value)> {
         (item::Column::OwnerId, item.owner_id.as_uuid().into()),
         (item::Column::CreatedAt, db.at_opt(item.created_at)),
     ]
+}
+
+/// The columns `patch` names, and only those.
+pub(crate) fn item_patch_columns(patch: &ItemPatch) -> Vec<(item::Column, Value)> {
+    let mut columns = Vec::new();
+    if let Some(title) = &patch.title {
+        columns.push((item::Column::Title, title.as_str().into()));
+    }
+    if let Some(description) = &patch.description {
+        let text = description.as_ref().map(|d| d.as_str().to_owned());
+        columns.push((item::Column::Description, text.into()));
+    }
+    columns
 }
 
 /// A stored session.

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Infra, Item, ItemId, Listing, Page, UserId, ports::OwnedWriteError};
+use crate::{Infra, Item, ItemId, ItemPatch, Listing, Page, UserId, ports::OwnedWriteError};
 
 /// Stores items.
 #[async_trait]
@@ -28,12 +28,19 @@ pub trait ItemRepository: Send + Sync {
     /// `Infra` only.
     async fn list(&self, owner: Option<UserId>, page: Page) -> Result<Listing<Item>, Infra>;
 
-    /// Replaces the stored item (matched by id, and by `owner` too when given: the write
-    /// repeats the ownership condition, SECURITY.md AZ-02). Returns whether a row changed.
+    /// Writes the fields `patch` names, and only those, to the item matched by id (and by
+    /// `owner` too when given: the write repeats the ownership condition, SECURITY.md
+    /// AZ-02), in one atomic step. Returns the item as written, or `None` when no row
+    /// matched.
     ///
     /// # Errors
     /// `Infra` only.
-    async fn update(&self, item: &Item, owner: Option<UserId>) -> Result<bool, Infra>;
+    async fn update(
+        &self,
+        id: ItemId,
+        patch: &ItemPatch,
+        owner: Option<UserId>,
+    ) -> Result<Option<Item>, Infra>;
 
     /// Deletes the item (matched by id, and by `owner` too when given). Returns whether a
     /// row was deleted.

@@ -39,6 +39,15 @@ pub trait AttemptLimiter: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Verdict, Infra>;
 
+    /// Takes back one event of `key` counted at `counted_at` by [`AttemptLimiter::hit`] — a
+    /// reserved attempt that turned out to be one the rule does not count (a successful
+    /// login) — if the stored window still holds it ([`crate::throttle::ThrottleWindow::released`]),
+    /// atomically.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn release(&self, key: &ThrottleKey, counted_at: OffsetDateTime) -> Result<(), Infra>;
+
     /// Deletes every window that started before `started_before`, whatever its key; the
     /// caller picks a moment after which no rule still needs them. Returns how many.
     ///

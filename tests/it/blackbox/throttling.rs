@@ -371,6 +371,24 @@ async fn login_allows_twenty_attempts_per_ip_per_minute_across_both_login_routes
         .assert_detail(StatusCode::BAD_REQUEST, LOGIN_FAILED);
 }
 
+/// SECURITY.md RL-02 (issue 12 item 4): a success is no guess. Behind one proxy address
+/// every user of a site logs in at cut-over; thirty correct logins in a minute all pass,
+/// and failures from that address are still limited.
+async fn successful_logins_do_not_consume_the_per_ip_budget(backend: Backend) {
+    let app = TestApp::spawn_with(backend, behind_proxy(Policy::default())).await;
+    let (user, _) = app.new_user().await;
+    for n in 0..30 {
+        let answer = login_from(&app, "198.51.100.40", &user.email, &user.password).await;
+        assert_eq!(answer.status, StatusCode::OK, "login {n}: {answer:?}");
+    }
+    let email = |n: usize| format!("guess-{n}@example.com");
+    let work = limit_is(&app, 20, Duration::minutes(1), |n| {
+        login_request(&app, &email(n), WRONG_PASSWORD).header("x-forwarded-for", "198.51.100.40")
+    })
+    .await;
+    assert_eq!(work, 0, "no hashing while throttled");
+}
+
 async fn signup_allows_ten_per_ip_per_hour(backend: Backend) {
     let app = TestApp::spawn_with(backend, behind_proxy(Policy::default())).await;
     let work = limit_is(&app, 10, Duration::hours(1), |n| {
@@ -580,6 +598,7 @@ on_every_backend!(
     waiting_out_retry_after_is_always_enough,
     a_locked_account_can_still_recover_and_the_reset_clears_the_lock,
     login_allows_twenty_attempts_per_ip_per_minute_across_both_login_routes,
+    successful_logins_do_not_consume_the_per_ip_budget,
     signup_allows_ten_per_ip_per_hour,
     recovery_allows_ten_per_ip_and_three_per_address_per_hour,
     reset_allows_twenty_invalid_tokens_per_ip_per_hour,

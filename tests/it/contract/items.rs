@@ -2,7 +2,7 @@
 //! list order.
 
 use gatehouse_domain::ports::OwnedWriteError;
-use gatehouse_domain::{Item, ItemId, ItemTitle, Page, UserId};
+use gatehouse_domain::{Item, ItemDescription, ItemId, ItemPatch, ItemTitle, Page, UserId};
 use uuid::Uuid;
 
 use super::backend::Stores;
@@ -91,7 +91,14 @@ pub async fn list_without_an_owner_returns_and_counts_every_item(s: Stores) {
     assert_eq!((mine, theirs), (count / 2, count / 2));
 }
 
-/// The item as edited by `update`.
+/// A new title, and the description cleared.
+fn retitle() -> ItemPatch {
+    ItemPatch {
+        title: Some(ItemTitle::new("Renamed").unwrap()),
+        description: Some(None),
+    }
+}
+
 fn retitled(original: &Item) -> Item {
     Item {
         title: ItemTitle::new("Renamed").unwrap(),
@@ -100,15 +107,53 @@ fn retitled(original: &Item) -> Item {
     }
 }
 
-pub async fn update_with_the_owner_replaces_the_item(s: Stores) {
+pub async fn update_with_the_owner_writes_the_patch(s: Stores) {
     let owner = store(&s, user("owner@example.com")).await;
     let original = item(owner.id);
     s.items.insert(&original).await.unwrap();
 
-    let edited = retitled(&original);
-    assert!(s.items.update(&edited, Some(owner.id)).await.unwrap());
+    let written = s
+        .items
+        .update(original.id, &retitle(), Some(owner.id))
+        .await;
 
+    let edited = retitled(&original);
+    assert_eq!(written.unwrap(), Some(edited.clone()));
     assert_eq!(s.items.get(original.id).await.unwrap(), Some(edited));
+}
+
+pub async fn update_writes_only_the_fields_of_the_patch(s: Stores) {
+    let owner = store(&s, user("owner@example.com")).await;
+    let original = item(owner.id);
+    s.items.insert(&original).await.unwrap();
+    let describe = ItemPatch {
+        description: Some(Some(ItemDescription::new("kept").unwrap())),
+        ..ItemPatch::default()
+    };
+    let rename = ItemPatch {
+        title: Some(ItemTitle::new("Renamed").unwrap()),
+        ..ItemPatch::default()
+    };
+
+    s.items.update(original.id, &describe, None).await.unwrap();
+    let written = s.items.update(original.id, &rename, None).await.unwrap();
+    let unchanged = s
+        .items
+        .update(original.id, &ItemPatch::default(), None)
+        .await
+        .unwrap();
+
+    let expected = Item {
+        title: ItemTitle::new("Renamed").unwrap(),
+        description: Some(ItemDescription::new("kept").unwrap()),
+        ..original
+    };
+    assert_eq!(
+        written,
+        Some(expected.clone()),
+        "the rename kept the description"
+    );
+    assert_eq!(unchanged, Some(expected), "an empty patch reads the item");
 }
 
 pub async fn update_with_another_owner_changes_nothing(s: Stores) {
@@ -117,30 +162,44 @@ pub async fn update_with_another_owner_changes_nothing(s: Stores) {
     let original = item(owner.id);
     s.items.insert(&original).await.unwrap();
 
-    let edited = retitled(&original);
-    assert!(!s.items.update(&edited, Some(intruder.id)).await.unwrap());
+    let refused = s
+        .items
+        .update(original.id, &retitle(), Some(intruder.id))
+        .await;
+    let empty = s
+        .items
+        .update(original.id, &ItemPatch::default(), Some(intruder.id))
+        .await;
 
+    assert_eq!(refused.unwrap(), None);
+    assert_eq!(empty.unwrap(), None, "not even read");
     assert_eq!(s.items.get(original.id).await.unwrap(), Some(original));
 }
 
-pub async fn update_without_an_owner_replaces_any_item(s: Stores) {
+pub async fn update_without_an_owner_writes_any_item(s: Stores) {
     let owner = store(&s, user("owner@example.com")).await;
     let original = item(owner.id);
     s.items.insert(&original).await.unwrap();
 
-    let edited = retitled(&original);
-    assert!(s.items.update(&edited, None).await.unwrap());
+    let written = s.items.update(original.id, &retitle(), None).await;
 
+    let edited = retitled(&original);
+    assert_eq!(written.unwrap(), Some(edited.clone()));
     assert_eq!(s.items.get(original.id).await.unwrap(), Some(edited));
 }
 
-pub async fn update_of_an_unknown_item_returns_false(s: Stores) {
+pub async fn update_of_an_unknown_item_returns_none(s: Stores) {
     let owner = store(&s, user("owner@example.com")).await;
     let never_stored = item(owner.id);
 
-    assert!(!s.items.update(&never_stored, None).await.unwrap());
-    assert!(!s.items.update(&never_stored, Some(owner.id)).await.unwrap());
+    let by_anyone = s.items.update(never_stored.id, &retitle(), None).await;
+    let by_owner = s
+        .items
+        .update(never_stored.id, &retitle(), Some(owner.id))
+        .await;
 
+    assert_eq!(by_anyone.unwrap(), None);
+    assert_eq!(by_owner.unwrap(), None);
     assert_eq!(s.items.get(never_stored.id).await.unwrap(), None);
 }
 

@@ -109,6 +109,44 @@ pub async fn clear_forgets_every_event_of_the_key_only(s: Stores) {
     s.limiter.clear(&key("never@example.com")).await.unwrap();
 }
 
+pub async fn release_takes_back_one_event_of_the_window_that_counted_it(s: Stores) {
+    let (alice, bob) = (key("alice@example.com"), key("bob@example.com"));
+    for subject in [&alice, &bob] {
+        for _ in 0..3 {
+            hit(&s, subject, T0).await;
+        }
+    }
+
+    s.limiter.release(&alice, T0).await.unwrap();
+
+    assert_eq!(check(&s, &alice, T0).await, Verdict::Allowed, "two left");
+    assert!(
+        check(&s, &bob, T0).await.is_throttled(),
+        "other keys keep theirs"
+    );
+    assert_eq!(hit(&s, &alice, T0).await, Verdict::Allowed);
+    assert!(hit(&s, &alice, T0).await.is_throttled());
+    s.limiter
+        .release(&key("never@example.com"), T0)
+        .await
+        .unwrap();
+}
+
+pub async fn release_leaves_a_window_started_after_the_event_alone(s: Stores) {
+    let alice = key("alice@example.com");
+    let next_window = T0 + Duration::MINUTE;
+    for _ in 0..3 {
+        hit(&s, &alice, next_window).await;
+    }
+
+    s.limiter.release(&alice, T0).await.unwrap();
+
+    assert!(
+        check(&s, &alice, next_window).await.is_throttled(),
+        "an event of an earlier window is not in this one"
+    );
+}
+
 pub async fn keys_are_counted_apart(s: Stores) {
     let alice = key("alice@example.com");
     let by_ip = ThrottleKey::new("login:ip", "alice@example.com");

@@ -1,7 +1,7 @@
 //! Tag `items`: routes 16–20 of CONTRACT.md.
 
-use gatehouse_application::{ItemChanges, NewItem};
-use gatehouse_domain::{ItemDescription, ItemId, ItemTitle};
+use gatehouse_application::NewItem;
+use gatehouse_domain::{ItemDescription, ItemId, ItemPatch, ItemTitle};
 use poem_openapi::{OpenApi, payload::Json};
 
 use super::{ApiTags, App};
@@ -94,7 +94,7 @@ impl ItemsApi {
             body_object(&body.body, |f| {
                 let title = f.optional_text("title", ItemTitle::new);
                 let description = f.nullable_text("description", ItemDescription::new);
-                Some(ItemChanges {
+                Some(ItemPatch {
                     title: title?,
                     description: description?,
                 })
