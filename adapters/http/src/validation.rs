@@ -378,9 +378,13 @@ impl<'a> Fields<'a> {
         self.required(name, |f, v| f.as_str(name, v).map(str::to_owned))
     }
 
-    /// An optional, non-nullable string with no rule (`/auth/logout`'s refresh token).
-    pub fn optional_string(&mut self, name: &str) -> Option<Option<String>> {
-        self.optional(name, |f, v| f.as_str(name, v).map(str::to_owned))
+    /// A string with no rule that may be absent or null, both meaning none (`/auth/logout`'s
+    /// refresh token, documented as nullable).
+    pub fn string_or_null(&mut self, name: &str) -> Option<Option<String>> {
+        match self.slot(name) {
+            Slot::Absent | Slot::Null => Some(None),
+            Slot::Present(v) => self.as_str(name, v).map(|s| Some(s.to_owned())),
+        }
     }
 
     /// A required bounded text.

@@ -192,6 +192,23 @@ async fn logout_needs_some_credential_and_a_known_scope(backend: Backend) {
     rotate(&app, &pair.refresh).await;
 }
 
+/// The document marks `refresh_token` nullable and the body optional (issue 12 item 7): a
+/// null token is no token, with or without a bearer.
+async fn a_null_refresh_token_is_no_refresh_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (account, _) = app.new_user().await;
+    let pair = log_in(&app, &account).await;
+    let null = json!({ "refresh_token": null });
+
+    assert_not_authenticated(app.post(LOGOUT).json(&null).send().await.unwrap()).await;
+    assert_access_works(&app, &pair).await;
+    assert_eq!(
+        send(app.post(LOGOUT).bearer_auth(&pair.access).json(&null)).await,
+        logged_out()
+    );
+    assert_session_ended(&app, &pair).await;
+}
+
 async fn golden_step_10_logout_stops_the_access_token_at_once(backend: Backend) {
     let (app, dave) = app_with_dave(backend).await;
     let token = app.token(&dave.email, &dave.password).await;
@@ -210,5 +227,6 @@ on_every_backend!(
     logout_by_refresh_token_alone_is_idempotent_and_reveals_nothing,
     logout_with_a_bearer_also_ends_the_own_session_named_in_the_body,
     logout_needs_some_credential_and_a_known_scope,
+    a_null_refresh_token_is_no_refresh_token,
     golden_step_10_logout_stops_the_access_token_at_once,
 );

@@ -165,11 +165,10 @@ async fn malformed_json_is_json_invalid_even_without_a_token(backend: Backend) {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["type"], "json_invalid");
     assert_eq!(found[0]["msg"], "JSON decode error");
-    assert_eq!(found[0]["loc"][0], "body");
-    assert!(
-        found[0]["loc"][1].is_u64(),
-        "a character offset: {}",
-        found[0]
+    assert_eq!(
+        found[0]["loc"],
+        json!(["body", 10]),
+        "Python's offset: the end of the input, where a value was expected"
     );
     assert_eq!(found[0]["input"], json!({}));
     // Not JSON at all is judged after authentication (§2.4 steps 1, 2 and 4).

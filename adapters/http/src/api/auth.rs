@@ -60,7 +60,7 @@ impl AuthApi {
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth-logout")]
     async fn logout(
         &self,
-        body: JsonBody<LogoutRequest>,
+        body: JsonBody<LogoutRequest, false>,
         auth: OptionalAuth,
         scope: LogoutScopeQuery,
         app: App<'_>,
@@ -116,10 +116,11 @@ impl AuthApi {
     }
 }
 
-/// The logout body is optional: no body, or an object whose `refresh_token` may be absent.
+/// The logout body is optional: no body, or an object whose `refresh_token` may be absent
+/// or null.
 fn optional_refresh_token(body: &Body) -> Result<Option<String>, Vec<Value>> {
     match body {
         Body::Missing => Ok(None),
-        body => body_object(body, |f| f.optional_string("refresh_token")),
+        body => body_object(body, |f| f.string_or_null("refresh_token")),
     }
 }
