@@ -352,6 +352,45 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
 
 /// Every line of `log` as a JSON object (ERR-05): a line that is not one was forged or
 /// written around the subscriber.
+/// The lines of a served run that sent three requests with `X-Forwarded-For` from the
+/// loopback peer, under `extra` settings, once it has exited.
+async fn forwarded_run(extra: &[(&str, &str)]) -> Vec<Value> {
+    let mut server = ServedBinary::start(BINARY, extra);
+    server.wait_ready().await;
+    let client = Client::new();
+    for hop in ["203.0.113.1", "203.0.113.2", "203.0.113.1, 198.51.100.7"] {
+        let url = format!("{}/api/v1/utils/health-check/", server.base());
+        let answer = client.get(url).header("x-forwarded-for", hop).send().await;
+        assert_eq!(answer.expect("request").status(), StatusCode::OK);
+    }
+    server.terminate();
+    assert!(server.wait_exit().success(), "{}", server.log());
+    json_lines(&server.log())
+}
+
+/// Issue 12 item 4: behind a reverse proxy nobody declared, every client shares the proxy's
+/// address and its per-IP limits; the operator is told once per peer (per hour) what to set,
+/// and nothing is said when the proxy is trusted.
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_reported_once_with_the_fix() {
+    let reported = |lines: &[Value]| -> Vec<Value> {
+        lines
+            .iter()
+            .filter(|line| field(line, "event") == Some("untrusted_forwarded_for"))
+            .cloned()
+            .collect()
+    };
+    let untrusted = reported(&forwarded_run(&[]).await);
+    assert_eq!(untrusted.len(), 1, "{untrusted:?}");
+    assert_eq!(untrusted[0]["level"], "WARN");
+    assert_eq!(field(&untrusted[0], "peer"), Some("127.0.0.1"));
+    let advice = untrusted[0]["message"].as_str().expect("a message");
+    assert!(advice.contains("TRUSTED_PROXIES=127.0.0.1"), "{advice}");
+
+    let trusted = forwarded_run(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    assert_eq!(reported(&trusted), Vec::<Value>::new());
+}
+
 fn json_lines(log: &str) -> Vec<Value> {
     log.lines()
         .filter(|line| !line.is_empty())

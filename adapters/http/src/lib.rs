@@ -44,5 +44,6 @@ pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static>
         }))
         .data(app)
         .data(config)
+        .data(Arc::new(client::UntrustedForwarders::default()))
         .boxed()
 }
