@@ -11,6 +11,7 @@ mod m20261125_000001_template_schema;
 mod m20261125_000002_gatehouse_auth;
 mod m20261125_000003_throttle_backoff;
 mod m20261204_000004_email_key_idna;
+mod m20261204_000005_template_coexistence;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_gatehouse_auth::Migration),
             Box::new(m20261125_000003_throttle_backoff::Migration),
             Box::new(m20261204_000004_email_key_idna::Migration),
+            Box::new(m20261204_000005_template_coexistence::Migration),
         ]
     }
 }

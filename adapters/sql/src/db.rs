@@ -74,9 +74,12 @@ impl Db {
             .await?;
         if self.backend() == DbBackend::Postgres {
             // `SET LOCAL` cannot take a parameter; `set_config(…, true)` is the same, bound.
+            // `gatehouse.writer` tells the database triggers of migration 000005 that this
+            // write is Gatehouse's own (its password changes end sessions themselves).
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT set_config('lock_timeout', $1, true)",
+                "SELECT set_config('lock_timeout', $1, true), \
+                 set_config('gatehouse.writer', 'gatehouse', true)",
                 [LOCK_TIMEOUT.into()],
             ))
             .await?;

@@ -17,9 +17,16 @@ const TRANSIENT_SQLSTATES: [&str; 5] = ["55P03", "57014", "40001", "40P01", "533
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
 
+/// SQLSTATE and SQLite extended code of a NOT NULL violation.
+const NOT_NULL_VIOLATION: &str = "23502";
+const SQLITE_CONSTRAINT_NOTNULL: &str = "1299";
+
 /// The port-level failure for a database error; the error is kept as the source for logs.
+/// A NOT NULL violation is a schema Gatehouse cannot fill (a required column another
+/// backend's operator added, `crate::unfillable`): the service is not ready, so it answers
+/// as unavailable rather than with a 500.
 pub(crate) fn infra(e: DbErr) -> Infra {
-    if is_transient(&e) {
+    if is_transient(&e) || is_not_null_violation(&e) {
         Infra::unavailable(e)
     } else {
         Infra::unexpected(e)
@@ -44,6 +51,19 @@ pub(crate) fn owned_write(e: DbErr) -> OwnedWriteError {
     } else {
         OwnedWriteError::Infra(infra(e))
     }
+}
+
+fn is_not_null_violation(e: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
+        return false;
+    };
+    let sqlx::Error::Database(db) = &**e else {
+        return false;
+    };
+    matches!(
+        db.code().as_deref(),
+        Some(NOT_NULL_VIOLATION | SQLITE_CONSTRAINT_NOTNULL)
+    )
 }
 
 fn is_transient(e: &DbErr) -> bool {

@@ -19,6 +19,7 @@ mod readiness;
 mod reset_tokens;
 mod sessions;
 mod stamp;
+mod unfillable;
 mod users;
 mod write;
 

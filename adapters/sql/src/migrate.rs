@@ -140,6 +140,17 @@ impl Migrations {
             .collect())
     }
 
+    /// Unknown required columns without a default on the tables Gatehouse writes, as
+    /// `table.column` (see `crate::unfillable`). Reads only.
+    ///
+    /// # Errors
+    /// `Failed` when the database cannot be read.
+    pub async fn unfillable_columns(&self) -> Result<Vec<String>, MigrateError> {
+        crate::unfillable::unfillable_columns(&self.db)
+            .await
+            .map_err(MigrateError::Failed)
+    }
+
     /// How many known migrations are not applied yet. Reads only.
     ///
     /// # Errors

@@ -8,6 +8,7 @@ use gatehouse_domain::ports::{NotReady, Readiness};
 
 use crate::db::Db;
 use crate::migrate::pending_count;
+use crate::unfillable::unfillable_columns;
 
 /// How long the probe may take before the database counts as unreachable.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -20,11 +21,13 @@ impl Readiness for SqlReadiness {
     async fn check(&self) -> Result<(), NotReady> {
         let probe = async {
             self.0.conn.ping().await?;
-            pending_count(&self.0.conn).await
+            let pending = pending_count(&self.0.conn).await?;
+            Ok::<_, sea_orm::DbErr>((pending, unfillable_columns(&self.0.conn).await?))
         };
         match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-            Ok(Ok(0)) => Ok(()),
-            Ok(Ok(pending)) => Err(NotReady::SchemaBehind { pending }),
+            Ok(Ok((0, columns))) if columns.is_empty() => Ok(()),
+            Ok(Ok((0, columns))) => Err(NotReady::UnfillableColumns { columns }),
+            Ok(Ok((pending, _))) => Err(NotReady::SchemaBehind { pending }),
             Ok(Err(error)) => {
                 tracing::warn!(error = %error, "readiness probe failed");
                 Err(NotReady::Unreachable)

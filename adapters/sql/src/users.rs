@@ -7,7 +7,7 @@ use gatehouse_domain::{
     EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId, UserPatch,
     removes_last_active_superuser,
 };
-use sea_orm::sea_query::{Expr, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -155,12 +155,26 @@ impl UserRepository for SqlUsers {
         if key.as_str().contains('\0') {
             return Ok(None);
         }
-        let row = user::Entity::find()
-            .filter(user::Column::EmailKey.eq(key.as_str()))
-            .one(&self.0.conn)
+        // Rows another backend wrote (the template, on the same database) have no key, or
+        // lost it when that backend changed the address: they are found by `lower(email)`
+        // (the unique index `ix_user_email_lower`), and kept only when their address keys as
+        // asked, whatever the database's `lower()` folds.
+        let keyless = Condition::all()
+            .add(user::Column::EmailKey.is_null())
+            .add(Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(key.as_str()));
+        let rows = user::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(user::Column::EmailKey.eq(key.as_str()))
+                    .add(keyless),
+            )
+            .all(&self.0.conn)
             .await
             .map_err(infra)?;
-        Ok(row.map(user_from_row))
+        Ok(rows
+            .into_iter()
+            .map(user_from_row)
+            .find(|user| user.email.key() == *key))
     }
 
     async fn list(&self, page: Page) -> Result<Listing<User>, Infra> {
@@ -197,14 +211,17 @@ impl UserRepository for SqlUsers {
         old: &PasswordHash,
         new: &PasswordHash,
     ) -> Result<(), Infra> {
+        // In a write transaction, marked as Gatehouse's (`crate::db`): a re-hash is no
+        // password change, and must not end the user's sessions.
+        let txn = self.0.begin_write().await.map_err(infra)?;
         user::Entity::update_many()
             .col_expr(user::Column::HashedPassword, Expr::val(new.as_str()))
             .filter(user::Column::Id.eq(id.as_uuid()))
             .filter(user::Column::HashedPassword.eq(old.as_str()))
-            .exec(&self.0.conn)
+            .exec(&txn)
             .await
             .map_err(infra)?;
-        Ok(())
+        txn.commit().await.map_err(infra)
     }
 
     async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {

@@ -63,6 +63,13 @@ async fn migrate(settings: &Settings, action: MigrateAction) -> Result<(), Refus
                 let mark = if state.applied { "applied" } else { "pending" };
                 println!("{mark}  {}", state.name);
             }
+            for column in migrations.unfillable_columns().await? {
+                println!(
+                    "problem  {column} is required and has no default: Gatehouse cannot fill \
+                     it, so inserts fail and readiness reports not ready; give it a default or \
+                     allow NULL"
+                );
+            }
         }
     }
     Ok(())

@@ -9,15 +9,19 @@ pub enum NotReady {
     Unreachable,
     #[error("{pending} migration(s) pending")]
     SchemaBehind { pending: usize },
+    /// Another backend's operator added required columns with no default to a table
+    /// Gatehouse writes: every insert would fail until they get a default or allow NULL.
+    #[error("required columns Gatehouse cannot fill: {}", columns.join(", "))]
+    UnfillableColumns { columns: Vec<String> },
 }
 
 /// Readiness of the storage behind the service (`/health/ready`).
 #[async_trait]
 pub trait Readiness: Send + Sync {
-    /// Ok when a trivial query succeeds within a short timeout and every known migration
-    /// is applied.
+    /// Ok when a trivial query succeeds within a short timeout, every known migration is
+    /// applied, and Gatehouse can fill every required column of the tables it writes.
     ///
     /// # Errors
-    /// `Unreachable` or `SchemaBehind`.
+    /// `Unreachable`, `SchemaBehind` or `UnfillableColumns`.
     async fn check(&self) -> Result<(), NotReady>;
 }

@@ -5,6 +5,7 @@
 //! is about PostgreSQL alone.
 
 mod atomicity;
+mod coexistence;
 mod concurrency;
 mod connection;
 mod migrations;
