@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use gatehouse_migration::Migrator;
 use sea_orm::sqlx::{self, Connection};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, EntityName, EntityTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityName, EntityTrait, Statement,
+};
 use sea_orm_migration::{MigratorTrait, SchemaManager, seaql_migrations};
 
 use crate::SqlStore;
@@ -54,6 +56,15 @@ pub enum MigrateError {
     /// The lock could not be taken for another reason (the database went away).
     #[error("cannot take the migration lock")]
     Lock(#[source] sqlx::Error),
+    /// The template's tables belong to a role the migrations do not run as (the ownership
+    /// step of docs/from-the-template.md was skipped).
+    #[error(
+        "\"user\" belongs to role {owner}, not to {runner}, which runs the migrations: it could \
+         neither see the template's alembic_version nor alter its tables. As {owner}, run \
+         ALTER TABLE \"user\" OWNER TO {runner}; and the same for item and alembic_version \
+         (docs/from-the-template.md, the ownership step), then migrate again"
+    )]
+    ForeignOwner { owner: String, runner: String },
     /// A migration failed; on PostgreSQL its transaction left nothing behind.
     #[error("migration failed: {0}")]
     Failed(DbErr),
@@ -104,6 +115,9 @@ impl Migrations {
     /// # Errors
     /// See [`MigrateError`].
     pub async fn up(&self, steps: Option<u32>) -> Result<(), MigrateError> {
+        if self.pending().await? > 0 {
+            refuse_foreign_owner(&self.db).await?;
+        }
         self.locked(Migrator::up(&self.db, steps)).await
     }
 
@@ -202,6 +216,41 @@ impl Migrations {
         }
         result.map_err(MigrateError::Failed)
     }
+}
+
+/// Refuses to migrate a PostgreSQL database whose `"user"` table belongs to a role the
+/// migrations do not run as: PostgreSQL hides `alembic_version` from a role without a
+/// privilege on it, so the take-over would not be recognised and the first migration would
+/// fail with a misleading `relation "user" already exists` (or a later one with "must be
+/// owner"). Read from `pg_class`, which every role sees.
+async fn refuse_foreign_owner(db: &DatabaseConnection) -> Result<(), MigrateError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let query = "SELECT pg_get_userbyid(c.relowner) AS owner, current_user::text AS runner, \
+        pg_has_role(current_user, c.relowner, 'USAGE') AS own \
+        FROM pg_class c WHERE c.oid = to_regclass('\"user\"')";
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, query))
+        .await
+        .map_err(MigrateError::Failed)?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let read = |column: &str| {
+        row.try_get::<String>("", column)
+            .map_err(MigrateError::Failed)
+    };
+    if row
+        .try_get::<bool>("", "own")
+        .map_err(MigrateError::Failed)?
+    {
+        return Ok(());
+    }
+    Err(MigrateError::ForeignOwner {
+        owner: read("owner")?,
+        runner: read("runner")?,
+    })
 }
 
 /// Refuses a PostgreSQL URL whose host is a connection pooler (Neon names them `-pooler`).

@@ -14,15 +14,22 @@ use uuid::Uuid;
 
 /// The operator documentation whose SQL this test runs.
 const NEON_DOC: &str = include_str!("../../../docs/neon.md");
+/// The switch guide, whose ownership step the take-over test runs.
+const TEMPLATE_DOC: &str = include_str!("../../../docs/from-the-template.md");
 
 /// The role names the documentation uses, replaced by unique ones here: roles belong to the
 /// whole server, which other tests share.
 const APP: &str = "gatehouse_app";
 const MIGRATOR: &str = "gatehouse_migrator";
 
-/// The fenced `sql` block of the documentation whose first line is `first_line`.
+/// The fenced `sql` block of docs/neon.md whose first line is `first_line`.
 fn documented_sql(first_line: &str) -> String {
-    let mut lines = NEON_DOC.lines().map(str::trim);
+    sql_block(NEON_DOC, first_line)
+}
+
+/// The fenced `sql` block of `doc` whose first line is `first_line`.
+fn sql_block(doc: &str, first_line: &str) -> String {
+    let mut lines = doc.lines().map(str::trim);
     while let Some(line) = lines.next() {
         if line == "```sql" && lines.clone().next() == Some(first_line) {
             return lines
@@ -31,7 +38,7 @@ fn documented_sql(first_line: &str) -> String {
                 .join("\n");
         }
     }
-    panic!("docs/neon.md has no sql block starting {first_line:?}")
+    panic!("the documentation has no sql block starting {first_line:?}")
 }
 
 /// `url` logging in as `user`.
@@ -164,4 +171,64 @@ async fn the_documented_roles_serve_gatehouse_and_the_app_role_cannot_change_the
         .execute_unprepared(&format!("DROP ROLE {app_role}; DROP ROLE {migrator_role}"))
         .await
         .expect("drop the roles");
+}
+
+/// Issue 12: a template database whose tables belong to another role than the one running
+/// the migrations gets a clear refusal naming the ownership step, not PostgreSQL's
+/// misleading `relation "user" already exists`; after the documented step, the take-over
+/// works.
+#[tokio::test]
+async fn without_the_ownership_step_the_take_over_says_what_to_run() {
+    let Some(db) = TestDatabase::postgres("without_the_ownership_step", false).await else {
+        return;
+    };
+    let migrator_role = format!("{MIGRATOR}_{}", &Uuid::new_v4().simple().to_string()[..12]);
+    let owner = db.connection().await;
+    owner
+        .execute_unprepared(&format!(
+            "CREATE ROLE {migrator_role} LOGIN; GRANT CREATE ON SCHEMA public TO {migrator_role};"
+        ))
+        .await
+        .expect("the migration role");
+    // The template's Alembic left its tables, owned by the role it ran as.
+    let template = Migrations::connect(&DbOptions::new(db.url().to_owned()))
+        .await
+        .expect("connect as the owner");
+    template.up(Some(1)).await.expect("the template's tables");
+    owner
+        .execute_unprepared(
+            "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY); \
+             INSERT INTO alembic_version VALUES ('fe56fa70289e'); \
+             DROP TABLE seaql_migrations;",
+        )
+        .await
+        .expect("as the template's Alembic left it");
+
+    let migrations = Migrations::connect(&DbOptions::new(as_user(db.url(), &migrator_role)))
+        .await
+        .expect("connect as the migration role");
+    let refused = migrations.up(None).await.expect_err("refused").to_string();
+    assert!(
+        refused.contains(&format!("not to {migrator_role}")) && refused.contains("OWNER TO"),
+        "{refused}"
+    );
+    assert!(!refused.contains("already exists"), "{refused}");
+
+    let step = sql_block(TEMPLATE_DOC, "-- as the owner of the template's tables");
+    owner
+        .execute_unprepared(&step.replace(MIGRATOR, &migrator_role))
+        .await
+        .expect("the documented ownership step");
+    migrations.up(None).await.expect("the take-over");
+    assert_eq!(migrations.pending().await.expect("pending"), 0);
+
+    drop((migrations, template, owner));
+    drop(db);
+    let server = Database::connect(std::env::var(TEST_DATABASE_URL).expect("set"))
+        .await
+        .expect("connect to the server");
+    server
+        .execute_unprepared(&format!("DROP ROLE {migrator_role}"))
+        .await
+        .expect("drop the role");
 }
