@@ -2,6 +2,7 @@
 //! down to zero and back, concurrent runners on PostgreSQL, the refusal of case-variant
 //! duplicates, the pooler guard, and readiness while the schema is behind.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use gatehouse_domain::ports::NotReady;
@@ -55,6 +56,105 @@ async fn schema(conn: &DatabaseConnection) -> Vec<String> {
         }
     }
     lines
+}
+
+/// Every column of the database: `(table, column)` with whether a writer that does not know
+/// it can still insert (it is nullable or has a default).
+async fn columns(conn: &DatabaseConnection) -> BTreeMap<(String, String), bool> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name::text AS tbl, column_name::text AS col, \
+             (is_nullable = 'YES' OR column_default IS NOT NULL OR is_identity = 'YES') AS fillable \
+             FROM information_schema.columns WHERE table_schema = current_schema()"
+        }
+        _ => {
+            "SELECT m.name AS tbl, p.name AS col, \
+             (p.\"notnull\" = 0 OR p.dflt_value IS NOT NULL OR p.pk > 0) AS fillable \
+             FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'"
+        }
+    };
+    conn.query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("list columns")
+        .iter()
+        .map(|row| {
+            let key = (
+                row.try_get::<String>("", "tbl").expect("a table"),
+                row.try_get::<String>("", "col").expect("a column"),
+            );
+            (key, row.try_get::<bool>("", "fillable").expect("a flag"))
+        })
+        .collect()
+}
+
+/// What migration `name` did that a replica of the previous release, still serving while
+/// it is applied (issue 16), could not live with: a table or column it reads dropped or
+/// renamed away, or a column added to an existing table that its inserts cannot fill.
+fn breaks_the_previous_release(
+    name: &str,
+    before: &BTreeMap<(String, String), bool>,
+    after: &BTreeMap<(String, String), bool>,
+) -> Vec<String> {
+    let mut broken = Vec::new();
+    for (table, column) in before.keys() {
+        if !after.contains_key(&(table.clone(), column.clone())) {
+            broken.push(format!("{name} removes {table}.{column}"));
+        }
+    }
+    let existing: BTreeSet<&String> = before.keys().map(|(table, _)| table).collect();
+    for ((table, column), fillable) in after {
+        let added = !before.contains_key(&(table.clone(), column.clone()));
+        if added && existing.contains(table) && !fillable {
+            broken.push(format!(
+                "{name} adds {table}.{column} NOT NULL without a default"
+            ));
+        }
+    }
+    broken
+}
+
+/// Issue 16's rule, enforced: every migration is expand-only against the schema the
+/// migrations before it produce, so the previous release keeps working while it is applied
+/// (removals and renames wait for a later release). Runs every migration one at a time on
+/// both engines, and proves on a deliberately bad schema change that the check can fail.
+#[tokio::test]
+async fn every_migration_is_expand_only_for_the_release_before_it() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        let conn = db.connection().await;
+        migrations.up(Some(1)).await.expect("the template's schema");
+        let mut before = columns(&conn).await;
+        let mut broken = Vec::new();
+        for name in &MIGRATIONS[1..] {
+            migrations.up(Some(1)).await.expect(name);
+            let after = columns(&conn).await;
+            broken.extend(breaks_the_previous_release(name, &before, &after));
+            before = after;
+        }
+        assert_eq!(broken, Vec::<String>::new(), "{engine:?}");
+
+        conn.execute_unprepared(
+            "ALTER TABLE item RENAME COLUMN description TO details; \
+             ALTER TABLE item ADD COLUMN rank integer NOT NULL DEFAULT 0",
+        )
+        .await
+        .expect("a bad change");
+        let mut expected = vec!["a bad change removes item.description".to_owned()];
+        if engine == Engine::Postgres {
+            // SQLite cannot add a NOT NULL column without a default at all.
+            conn.execute_unprepared("ALTER TABLE item ADD COLUMN owner_note text NOT NULL")
+                .await
+                .expect("a required column");
+            expected.push("a bad change adds item.owner_note NOT NULL without a default".into());
+        }
+        let bad = breaks_the_previous_release("a bad change", &before, &columns(&conn).await);
+        assert_eq!(
+            bad, expected,
+            "{engine:?}: a defaulted NOT NULL column is fine, a rename is not"
+        );
+    }
 }
 
 /// The tables of the database.
