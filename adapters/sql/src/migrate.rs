@@ -115,9 +115,13 @@ impl Migrations {
     /// # Errors
     /// See [`MigrateError`].
     pub async fn up(&self, steps: Option<u32>) -> Result<(), MigrateError> {
-        if self.pending().await? > 0 {
-            refuse_foreign_owner(&self.db).await?;
+        // Nothing of ours to apply: a no-op, also on a schema a newer release has moved ahead
+        // (sea-orm-migration refuses applied migrations it has no file for, which would stop
+        // an older replica's `serve --migrate` in the middle of a rolling upgrade or rollback).
+        if self.pending().await? == 0 {
+            return Ok(());
         }
+        refuse_foreign_owner(&self.db).await?;
         self.locked(Migrator::up(&self.db, steps)).await
     }
 

@@ -157,6 +157,31 @@ async fn every_migration_is_expand_only_for_the_release_before_it() {
     }
 }
 
+/// Issue 16 item 2: a release whose schema a newer release has moved ahead (a migration it
+/// does not know is applied) serves normally and reports ready, and its `migrate up` (what
+/// `serve --migrate` runs) is a no-op instead of an error.
+#[tokio::test]
+async fn a_schema_ahead_of_this_release_is_served_and_up_is_a_no_op() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let conn = db.connection().await;
+        let newer = Query::insert()
+            .into_table("seaql_migrations")
+            .columns(["version", "applied_at"])
+            .values_panic(["m20991231_000001_from_a_newer_release".into(), 0i64.into()])
+            .to_owned();
+        conn.execute(&newer)
+            .await
+            .expect("a newer release's migration");
+
+        let migrations = db.migrations().await;
+        migrations.up(None).await.expect("up is a no-op");
+        assert_eq!(migrations.pending().await.expect("pending"), 0);
+        let store = db.store().await;
+        store.readiness().check().await.expect("ready");
+    }
+}
+
 /// The tables of the database.
 async fn tables(conn: &DatabaseConnection) -> Vec<String> {
     let sql = match conn.get_database_backend() {
@@ -505,6 +530,38 @@ async fn one_mailbox_spelt_twice_stops_the_idna_migration_with_a_count_and_no_ch
         assert_eq!(
             email_keys(&conn).await,
             before,
+            "{engine:?}: nothing changed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn case_variants_the_template_wrote_stop_the_coexistence_migration_with_no_change() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, false).await;
+        let migrations = db.migrations().await;
+        migrations
+            .up(Some(4))
+            .await
+            .expect("up to the previous release");
+        let conn = db.connection().await;
+        for email in ["Kim@example.com", "kim@example.com", "plain@example.com"] {
+            insert_template_user(&conn, email).await;
+        }
+
+        let err = migrations.up(None).await.expect_err("refused");
+        let shown = err.to_string();
+        assert!(
+            shown.contains("2 users share 1 email"),
+            "{engine:?}: {shown}"
+        );
+        assert!(!shown.to_lowercase().contains("kim"), "{shown}");
+        assert_eq!(migrations.pending().await.expect("pending"), 1);
+        let indexes = schema(&conn).await;
+        assert!(
+            !indexes
+                .iter()
+                .any(|line| line.contains("ix_user_email_lower")),
             "{engine:?}: nothing changed"
         );
     }
