@@ -124,6 +124,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         max_body_bytes: server.max_body_bytes,
         request_timeout: server.request_timeout,
         read_timeout: server.read_timeout,
+        frontend_dir: server.frontend_dir,
     };
     Ok(Service {
         app,
@@ -143,6 +144,7 @@ fn smtp_config(mail: MailSettings) -> SmtpConfig {
             SmtpSecurity::ImplicitTls => Security::ImplicitTls,
             SmtpSecurity::Plain => Security::Plain,
         },
+        ca: mail.ca,
         credentials: mail.smtp_user.map(|user| SmtpCredentials {
             user,
             password: mail.smtp_password.unwrap_or_else(|| Secret::new("")),

@@ -183,6 +183,7 @@ pub fn smtp_mailer_at(port: u16, security: Security, timeout: Duration) -> Arc<d
         host: "127.0.0.1".into(),
         port,
         security,
+        ca: None,
         credentials: None,
         from_email: Email::parse("noreply@example.com").expect("valid sender"),
         from_name: "Gatehouse".into(),

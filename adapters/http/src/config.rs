@@ -1,6 +1,6 @@
 //! What the HTTP front end needs to know from configuration.
 
-use std::{net::IpAddr, time::Duration};
+use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 use ipnet::IpNet;
 
@@ -25,6 +25,9 @@ pub struct HttpConfig {
     /// and then its body (then 408): slow or stalled clients cannot hold a connection
     /// (SECURITY.md §5 B2). Shorter than `request_timeout`, or that answers first.
     pub read_timeout: Duration,
+    /// `FRONTEND_DIR`: the built web front end to serve for every path no route claims (outside
+    /// the API, docs, health and `/.well-known/` prefixes); `None` serves none.
+    pub frontend_dir: Option<PathBuf>,
 }
 
 impl HttpConfig {
@@ -46,6 +49,7 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(5),
+            frontend_dir: None,
         }
     }
 }

@@ -12,6 +12,7 @@ mod middleware;
 mod openapi;
 mod problem;
 mod routing;
+mod spa;
 mod timestamp;
 mod validation;
 
@@ -27,10 +28,11 @@ pub use openapi::document as openapi_document;
 pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {
     let built = openapi::build(&config);
     let routes = routing::table(&config);
+    let spa = config.frontend_dir.as_deref().map(spa::Spa::new);
     let config = Arc::new(config);
     built
         .endpoint
-        .with(routing::Routing::new(routes))
+        .with(routing::Routing::new(routes, spa))
         .with(middleware::Detach)
         .with(middleware::BodyLimit::new(
             config.max_body_bytes,

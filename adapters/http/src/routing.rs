@@ -1,6 +1,8 @@
 //! FastAPI's route resolution on top of poem's router (CONTRACT.md §2.1): the first
 //! declared route matching method and path handles a request; else 405 with `allow`; else
-//! a 307 to the other trailing-slash form; else 404 — all in the `{"detail"}` envelope.
+//! a 307 to the other trailing-slash form; else the front end when one is served and the path
+//! is not the API's, docs', health's or `/.well-known/`'s (see [`crate::spa`]); else 404 — all
+//! in the `{"detail"}` envelope.
 
 use std::sync::Arc;
 
@@ -9,7 +11,12 @@ use poem::{
     http::{Method, StatusCode, header, uri::Authority},
 };
 
-use crate::{client::forwarded, config::HttpConfig, problem::ApiError};
+use crate::{
+    client::forwarded,
+    config::HttpConfig,
+    problem::ApiError,
+    spa::{self, Spa},
+};
 
 /// One route: a method and a path template whose `{name}` segments match any segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,12 +113,16 @@ impl RouteSpec {
 /// Resolves routes per the contract before poem's router sees the request.
 pub struct Routing {
     routes: Vec<RouteSpec>,
+    spa: Option<Arc<Spa>>,
 }
 
 impl Routing {
-    /// The middleware for this route table.
-    pub fn new(routes: Vec<RouteSpec>) -> Self {
-        Self { routes }
+    /// The middleware for this route table, handing what no route claims to `spa` if any.
+    pub fn new(routes: Vec<RouteSpec>, spa: Option<Spa>) -> Self {
+        Self {
+            routes,
+            spa: spa.map(Arc::new),
+        }
     }
 }
 
@@ -122,6 +133,7 @@ impl<E: Endpoint> Middleware<E> for Routing {
         RoutingEndpoint {
             inner: ep,
             routes: self.routes.clone(),
+            spa: self.spa.clone(),
         }
     }
 }
@@ -130,6 +142,7 @@ impl<E: Endpoint> Middleware<E> for Routing {
 pub struct RoutingEndpoint<E> {
     inner: E,
     routes: Vec<RouteSpec>,
+    spa: Option<Arc<Spa>>,
 }
 
 /// What to do with a request.
@@ -249,7 +262,13 @@ impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
                 .status(StatusCode::TEMPORARY_REDIRECT)
                 .header(header::LOCATION, absolute(&request, &target))
                 .finish()),
-            Resolution::NotFound => Ok(ApiError::reason(StatusCode::NOT_FOUND).into_response()),
+            Resolution::NotFound => match &self.spa {
+                Some(frontend) if !spa::is_reserved(&path) => {
+                    tracing::Span::current().record("route", "frontend");
+                    Ok(frontend.serve(&request).await)
+                }
+                _ => Ok(ApiError::reason(StatusCode::NOT_FOUND).into_response()),
+            },
         }
     }
 }
@@ -262,6 +281,7 @@ mod tests {
         RoutingEndpoint {
             inner: (),
             routes: table(&HttpConfig::default()),
+            spa: None,
         }
     }
 

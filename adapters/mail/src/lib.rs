@@ -10,7 +10,9 @@ mod log;
 mod message;
 mod queue;
 mod smtp;
+mod tls;
 
 pub use log::LogMailer;
 pub use queue::{Delivery, MailWorker, QueuedMailer};
 pub use smtp::{Security, SmtpConfig, SmtpCredentials, SmtpSetupError, smtp_mailer};
+pub use tls::{CaBundle, CaBundleError};

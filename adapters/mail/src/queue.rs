@@ -44,6 +44,9 @@ pub(crate) struct Failure {
     /// Whether another try may succeed (a refused connection, a 4xx answer), unlike a
     /// permanent refusal or a message that cannot be built.
     pub retry: bool,
+    /// A stable label for the log (`tls_certificate_refused`, `smtp_login_refused`, …), so an
+    /// operator can search for one kind of failure.
+    pub cause: &'static str,
     /// For the log: the error chain, which never holds the body.
     pub reason: String,
 }
@@ -166,6 +169,7 @@ async fn deliver(transport: &impl Transport, delivery: &Delivery, email: &Outgoi
                     subject = %email.subject,
                     attempt,
                     retry_in_ms = backoff.as_millis(),
+                    cause = failure.cause,
                     error = %failure.reason,
                     "email delivery failed; retrying"
                 );
@@ -178,6 +182,7 @@ async fn deliver(transport: &impl Transport, delivery: &Delivery, email: &Outgoi
                     to = %email.to,
                     subject = %email.subject,
                     attempt,
+                    cause = failure.cause,
                     error = %failure.reason,
                     "email delivery failed; message dropped"
                 );
@@ -259,6 +264,7 @@ pub(crate) mod tests {
     fn transient() -> Failure {
         Failure {
             retry: true,
+            cause: "unavailable",
             reason: "connection refused".into(),
         }
     }
@@ -350,6 +356,7 @@ pub(crate) mod tests {
     async fn permanent_refusals_are_not_retried() {
         let transport = Scripted::failing([Failure {
             retry: false,
+            cause: "refused",
             reason: "550 no such user".into(),
         }]);
         let (mailer, worker) = start(transport.clone(), delivery(10));

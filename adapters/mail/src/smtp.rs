@@ -1,18 +1,24 @@
-//! The SMTP transport: lettre on tokio with rustls (ring, bundled web PKI roots). `SMTP_TLS`
-//! means STARTTLS that must succeed (a server that does not offer it gets nothing, not even
-//! the credentials), `SMTP_SSL` implicit TLS; with neither the connection is plain.
+//! The SMTP transport: lettre on tokio with rustls (ring). `SMTP_TLS` means STARTTLS that must
+//! succeed (a server that does not offer it gets nothing, not even the credentials), `SMTP_SSL`
+//! implicit TLS; with neither the connection is plain. The server's certificate must name
+//! `SMTP_HOST` and chain to the bundled web PKI roots, or to `SMTP_CA_FILE`'s CAs when set.
+//!
+//! A failed try is retried only when a later one may succeed: a refused certificate, a TLS
+//! handshake the two sides cannot agree on and a refused login are final (retrying a login the
+//! server refused can get the account locked at the provider), as are 5xx answers.
 
 use gatehouse_domain::{Email, Secret, error_chain, ports::OutgoingEmail};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
     address::AddressError,
     message::Mailbox,
-    transport::smtp::{self, authentication::Credentials},
+    transport::smtp::{self, authentication::Credentials, client::Tls},
 };
 
 use crate::{
     message,
     queue::{self, Delivery, Failure, MailWorker, QueuedMailer, Transport},
+    tls::{self, CaBundle},
 };
 
 /// How the connection to the mail server is protected.
@@ -39,6 +45,9 @@ pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
     pub security: Security,
+    /// `SMTP_CA_FILE`: the only CAs trusted for the server's certificate; `None` trusts the
+    /// bundled web PKI roots.
+    pub ca: Option<CaBundle>,
     pub credentials: Option<SmtpCredentials>,
     /// `EMAILS_FROM_EMAIL`.
     pub from_email: Email,
@@ -49,8 +58,8 @@ pub struct SmtpConfig {
 /// Why the SMTP mailer cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpSetupError {
-    #[error("SMTP_HOST cannot be checked against a TLS certificate")]
-    TlsName(#[source] smtp::Error),
+    #[error("cannot set up TLS for SMTP_HOST")]
+    Tls(#[source] smtp::Error),
     #[error("EMAILS_FROM_EMAIL cannot be used as an SMTP sender")]
     Sender(#[source] AddressError),
 }
@@ -59,7 +68,7 @@ pub enum SmtpSetupError {
 /// the use cases and the worker handle for shutdown.
 ///
 /// # Errors
-/// [`SmtpSetupError`] when the host name or the sender cannot be used.
+/// [`SmtpSetupError`] when TLS cannot be set up for the host or the sender cannot be used.
 ///
 /// # Panics
 /// Outside a Tokio runtime.
@@ -80,14 +89,20 @@ struct SmtpTransport {
 impl SmtpTransport {
     fn new(config: SmtpConfig, delivery: &Delivery) -> Result<Self, SmtpSetupError> {
         let host = config.host.as_str();
-        let builder = match config.security {
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(SmtpSetupError::TlsName)?,
-            Security::ImplicitTls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(SmtpSetupError::TlsName)?,
-            Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        let protected = |wrap: fn(_) -> Tls| {
+            tls::parameters(host, config.ca.as_ref())
+                .map(wrap)
+                .map_err(SmtpSetupError::Tls)
         };
-        let builder = builder.port(config.port).timeout(Some(delivery.timeout));
+        let tls = match config.security {
+            Security::StartTls => protected(Tls::Required)?,
+            Security::ImplicitTls => protected(Tls::Wrapper)?,
+            Security::Plain => Tls::None,
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(config.port)
+            .tls(tls)
+            .timeout(Some(delivery.timeout));
         let builder = match config.credentials {
             Some(SmtpCredentials { user, password }) => {
                 builder.credentials(Credentials::new(user, password.expose().to_owned()))
@@ -106,21 +121,62 @@ impl SmtpTransport {
     }
 }
 
+/// Answers that refuse the login (RFC 4954 §6: 530 authentication required, 534 mechanism too
+/// weak, 535 credentials invalid, 538 encryption required; 454 temporary failure, also final here
+/// so a wrong password is never tried again).
+const LOGIN_REFUSED: &[u16] = &[454, 530, 534, 535, 538];
+
+/// What the queue needs to know of a failed try: whether to try again, and what to log.
+fn failure(e: &smtp::Error) -> Failure {
+    let chain = error_chain(e);
+    if let Some(refusal) = tls::refusal(e) {
+        let (cause, hint) = match refusal {
+            rustls::Error::InvalidCertificate(_) => (
+                "tls_certificate_refused",
+                "the mail server's TLS certificate was refused (it must name SMTP_HOST and chain to a trusted CA; set SMTP_CA_FILE for a private CA); nothing was sent",
+            ),
+            _ => (
+                "tls_handshake_failed",
+                "the TLS handshake with the mail server failed; nothing was sent",
+            ),
+        };
+        return Failure {
+            retry: false,
+            cause,
+            reason: format!("{hint}: {chain}"),
+        };
+    }
+    let code = e.status().map(u16::from);
+    if code.is_some_and(|code| LOGIN_REFUSED.contains(&code)) {
+        return Failure {
+            retry: false,
+            cause: "smtp_login_refused",
+            reason: format!(
+                "the mail server refused the login of SMTP_USER with SMTP_PASSWORD; not retried: {chain}"
+            ),
+        };
+    }
+    // A 5xx answer or a message lettre refuses will be refused again.
+    let permanent = e.is_permanent() || e.is_client();
+    Failure {
+        retry: !permanent,
+        cause: if permanent { "refused" } else { "unavailable" },
+        reason: chain,
+    }
+}
+
 impl Transport for SmtpTransport {
     async fn deliver(&self, email: &OutgoingEmail) -> Result<(), Failure> {
         let message = message::build(&self.from, email).map_err(|e| Failure {
             retry: false,
+            cause: "unbuildable",
             reason: error_chain(&e),
         })?;
         self.client
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| Failure {
-                // A 5xx answer or a message lettre refuses will be refused again.
-                retry: !(e.is_permanent() || e.is_client()),
-                reason: error_chain(&e),
-            })
+            .map_err(|e| failure(&e))
     }
 }
 
@@ -133,6 +189,7 @@ mod tests {
             host: host.into(),
             port: 2525,
             security,
+            ca: None,
             credentials: Some(SmtpCredentials {
                 user: "mailer".into(),
                 password: Secret::new("smtp-pw-123"),

@@ -1,7 +1,11 @@
 //! Outgoing email (CONTRACT.md §4.3, §11): on only when both `SMTP_HOST` and `EMAILS_FROM_EMAIL`
-//! are set; every SMTP variable is still validated when mail is off.
+//! are set; every SMTP variable is still validated when mail is off, `SMTP_CA_FILE` included
+//! (read and parsed here, so a bad file stops start-up instead of every later delivery).
+
+use std::path::Path;
 
 use gatehouse_domain::{Email, Secret};
+use gatehouse_mail::CaBundle;
 
 use super::parse::Bounds;
 use super::raw::RawSettings;
@@ -23,6 +27,8 @@ pub struct MailSettings {
     pub security: SmtpSecurity,
     pub smtp_user: Option<String>,
     pub smtp_password: Option<Secret>,
+    /// `SMTP_CA_FILE`'s certificates: the only CAs the server's certificate may chain to.
+    pub ca: Option<CaBundle>,
     pub from_email: Email,
     /// `EMAILS_FROM_NAME`, defaulting to `PROJECT_NAME`.
     pub from_name: String,
@@ -46,6 +52,16 @@ pub(super) fn settings(
         report.warn(
             "SMTP_SSL",
             "is ignored while SMTP_TLS is true (STARTTLS is used); set SMTP_TLS=false for implicit TLS",
+        );
+    }
+    let ca = raw
+        .smtp_ca_file
+        .as_deref()
+        .and_then(|path| ca_bundle(report, Path::new(path)));
+    if ca.is_some() && !tls && !ssl {
+        report.warn(
+            "SMTP_CA_FILE",
+            "is ignored: SMTP_TLS and SMTP_SSL are both false, so the connection is not encrypted",
         );
     }
     let from_email = raw.emails_from_email.as_deref().and_then(|address| {
@@ -79,12 +95,29 @@ pub(super) fn settings(
         },
         smtp_user: raw.smtp_user.clone(),
         smtp_password: raw.smtp_password.as_deref().map(Secret::new),
+        ca,
         from_email: from_email?,
         from_name: raw
             .emails_from_name
             .clone()
             .unwrap_or_else(|| project_name.to_owned()),
     })
+}
+
+/// The CA certificates in the PEM file at `path`.
+fn ca_bundle(report: &mut Report, path: &Path) -> Option<CaBundle> {
+    let problem = match std::fs::read(path) {
+        Err(e) => format!("could not read {}: {e}", path.display()),
+        Ok(pem) => match CaBundle::from_pem(&pem) {
+            Ok(bundle) => return Some(bundle),
+            Err(e) => format!(
+                "{} {e}; expected PEM CA certificates (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            ),
+        },
+    };
+    report.error("SMTP_CA_FILE", problem);
+    None
 }
 
 #[cfg(test)]
@@ -136,5 +169,21 @@ mod tests {
         for variable in ["SMTP_PORT", "SMTP_TLS", "EMAILS_FROM_EMAIL"] {
             assert!(errors.names(variable), "{variable}");
         }
+    }
+
+    #[test]
+    fn an_unreadable_or_certificate_less_ca_file_is_refused_even_with_mail_off() {
+        let not_pem =
+            std::env::temp_dir().join(format!("gatehouse-smtp-ca-{}.pem", std::process::id()));
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        for path in [not_pem.clone(), "/nonexistent/ca.pem".into()] {
+            let raw = RawSettings {
+                smtp_ca_file: Some(path.display().to_string()),
+                ..RawSettings::default()
+            };
+            let errors = validate(&raw).1.finish().unwrap_err();
+            assert!(errors.names("SMTP_CA_FILE"), "{}", path.display());
+        }
+        std::fs::remove_file(not_pem).unwrap();
     }
 }

@@ -32,6 +32,7 @@ pub(super) struct RawSettings {
     pub smtp_ssl: Option<String>,
     pub smtp_user: Option<String>,
     pub smtp_password: Option<String>,
+    pub smtp_ca_file: Option<String>,
     pub emails_from_email: Option<String>,
     pub emails_from_name: Option<String>,
     pub email_reset_token_expire_hours: Option<String>,
@@ -50,6 +51,7 @@ pub(super) struct RawSettings {
     pub read_timeout_seconds: Option<String>,
     pub shutdown_grace_seconds: Option<String>,
     pub trusted_proxies: Option<String>,
+    pub frontend_dir: Option<String>,
 
     // Database pool and the direct endpoint for migrations.
     pub database_migration_url: Option<String>,

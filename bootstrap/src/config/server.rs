@@ -1,7 +1,9 @@
-//! The HTTP server's settings: bind address, limits and timeouts, the docs switch, trusted proxies
-//! and the CORS allowlist (CONTRACT.md §2.5, §11; SECURITY.md RL-03, HDR-04, HDR-05).
+//! The HTTP server's settings: bind address, limits and timeouts, the docs switch, trusted proxies,
+//! the CORS allowlist (CONTRACT.md §2.5, §11; SECURITY.md RL-03, HDR-04, HDR-05) and the built
+//! front end to serve (issue 12 item 5).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -37,6 +39,8 @@ pub struct ServerSettings {
     /// Proxies whose `X-Forwarded-For` is believed; empty means the socket peer is the client.
     pub trusted_proxies: Vec<IpNet>,
     pub cors_origins: AllowedOrigins,
+    /// `FRONTEND_DIR`, canonical: a directory holding the built front end's `index.html`.
+    pub frontend_dir: Option<PathBuf>,
 }
 
 /// Reads the server section; `frontend_host` is the already-validated `FRONTEND_HOST`.
@@ -91,7 +95,28 @@ pub(super) fn settings(
         ),
         trusted_proxies: trusted_proxies(report, raw.trusted_proxies.as_deref()),
         cors_origins: cors_origins(report, raw.backend_cors_origins.as_deref(), frontend_host),
+        frontend_dir: raw
+            .frontend_dir
+            .as_deref()
+            .and_then(|dir| frontend_dir(report, Path::new(dir))),
     }
+}
+
+/// `FRONTEND_DIR` as a canonical path, when it is a directory with an `index.html` file: the
+/// server would otherwise start and answer every page with 404 (or, with the page gone, every
+/// client-side route).
+fn frontend_dir(report: &mut Report, dir: &Path) -> Option<PathBuf> {
+    const EXPECTED: &str = "expected the directory of a built front end, holding index.html";
+    let problem = match std::fs::canonicalize(dir) {
+        Err(e) => format!("{EXPECTED}; {} cannot be opened: {e}", dir.display()),
+        Ok(real) if !real.is_dir() => format!("{EXPECTED}; {} is not a directory", dir.display()),
+        Ok(real) if !real.join("index.html").is_file() => {
+            format!("{EXPECTED}; {} has no index.html file", dir.display())
+        }
+        Ok(real) => return Some(real),
+    };
+    report.error("FRONTEND_DIR", problem);
+    None
 }
 
 /// `FRONTEND_HOST`: an origin, trailing slash removed; the CORS origin and the base of email links.
@@ -198,6 +223,45 @@ mod tests {
             server.cors_origins,
             AllowedOrigins::List(vec!["http://localhost:5173".into()])
         );
+        assert_eq!(server.frontend_dir, None);
+    }
+
+    #[test]
+    fn frontend_dir_must_be_a_directory_holding_index_html() {
+        let scratch =
+            std::env::temp_dir().join(format!("gatehouse-frontend-dir-{}", std::process::id()));
+        let built = scratch.join("dist");
+        std::fs::create_dir_all(built.join("assets")).unwrap();
+        std::fs::write(built.join("index.html"), "<!doctype html>").unwrap();
+        std::fs::create_dir_all(scratch.join("empty").join("index.html")).unwrap();
+        let check = |dir: &Path| {
+            let raw = RawSettings {
+                frontend_dir: Some(dir.display().to_string()),
+                ..RawSettings::default()
+            };
+            let (server, report) = validate(&raw, true);
+            (server.frontend_dir, report.finish())
+        };
+
+        let (dir, report) = check(&built.join("assets").join(".."));
+        assert!(report.is_ok());
+        assert_eq!(dir, Some(std::fs::canonicalize(&built).unwrap()));
+        for bad in [
+            scratch.join("missing"),
+            built.join("index.html"),
+            built.join("assets"),
+            // index.html must be a file, not a directory of that name.
+            scratch.join("empty"),
+        ] {
+            let (dir, report) = check(&bad);
+            assert_eq!(dir, None, "{}", bad.display());
+            assert!(
+                report.unwrap_err().names("FRONTEND_DIR"),
+                "{}",
+                bad.display()
+            );
+        }
+        std::fs::remove_dir_all(&scratch).unwrap();
     }
 
     #[test]

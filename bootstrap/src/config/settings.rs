@@ -172,13 +172,24 @@ impl Settings {
                 ),
             ),
             (
+                "frontend",
+                server.frontend_dir.as_ref().map_or_else(
+                    || "not served".to_owned(),
+                    |dir| format!("served from {}", dir.display()),
+                ),
+            ),
+            (
                 "email",
                 self.mail.as_ref().map_or("off".to_owned(), |mail| {
                     format!(
-                        "{}:{} ({:?}) from {} <{}>",
+                        "{}:{} ({:?}, {}) from {} <{}>",
                         mail.smtp_host,
                         mail.smtp_port,
                         mail.security,
+                        mail.ca.as_ref().map_or_else(
+                            || "web PKI roots".to_owned(),
+                            |ca| format!("{} CA certificates from SMTP_CA_FILE", ca.len())
+                        ),
                         mail.from_name,
                         mail.from_email
                     )
@@ -428,6 +439,7 @@ mod tests {
             &[("READ_TIMEOUT_SECONDS", "0")],
             &[("SHUTDOWN_GRACE_SECONDS", "-1")],
             &[("TRUSTED_PROXIES", "proxy.internal")],
+            &[("FRONTEND_DIR", "/nonexistent/dist")],
             &[("FRONTEND_HOST", "localhost:5173")],
             &[("BACKEND_CORS_ORIGINS", "https://a.example.com/app")],
             &[("ACCESS_TOKEN_EXPIRE_MINUTES", "abc")],
@@ -449,6 +461,7 @@ mod tests {
             &[("SMTP_TLS", "perhaps")],
             &[("SMTP_SSL", "2")],
             &[("EMAILS_FROM_EMAIL", "noreply")],
+            &[("SMTP_CA_FILE", "/nonexistent/ca.pem")],
         ];
         for case in cases {
             let mut vars = vec![("ENVIRONMENT", "development")];

@@ -94,12 +94,18 @@ fn secure(response: &mut Response, path: &str, request_id: &str) {
         "strict-transport-security",
         "max-age=31536000; includeSubDomains",
     );
-    let docs = path == "/docs" || path.starts_with("/docs/") || path == "/redoc";
-    set(
-        response,
-        "content-security-policy",
-        if docs { DOCS_CSP } else { API_CSP },
-    );
+    // The front end's files bring a policy of their own (see `crate::spa`).
+    if !response
+        .headers()
+        .contains_key(header::CONTENT_SECURITY_POLICY)
+    {
+        let docs = path == "/docs" || path.starts_with("/docs/") || path == "/redoc";
+        set(
+            response,
+            "content-security-policy",
+            if docs { DOCS_CSP } else { API_CSP },
+        );
+    }
     // Everything under the API prefix is per-user or security-sensitive; the JWKS
     // document and the probes may be cached.
     if path.starts_with("/api/") {
