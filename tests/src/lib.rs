@@ -3,6 +3,7 @@
 pub mod app;
 pub mod db;
 pub mod emails;
+pub mod frontend;
 pub mod process;
 pub mod proxy;
 pub mod smtp;

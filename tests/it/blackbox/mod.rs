@@ -24,6 +24,7 @@ mod answers;
 mod bad_input;
 mod email_race;
 mod forge;
+mod frontend;
 mod golden;
 mod headers;
 mod items;
