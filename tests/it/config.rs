@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use gatehouse_tests::process::ServedBinary;
+use gatehouse_tests::{process::ServedBinary, tls::TestCa};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse-for-tests");
 
@@ -305,6 +305,93 @@ fn a_long_token_lifetime_only_warns() {
     assert_eq!(run.code, Some(0), "{}", run.output());
     assert!(
         run.stdout.contains("ACCESS_TOKEN_EXPIRE_MINUTES"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_frontend_dir_without_a_built_index_html_stops_the_server_with_78() {
+    let scratch = Scratch::new();
+    let dist = scratch.path().join("dist");
+    std::fs::create_dir_all(dist.join("assets")).expect("the build directory");
+    std::fs::write(scratch.path().join("file"), "not a directory").expect("a file");
+    for dir in [
+        scratch.path().join("missing"),
+        scratch.path().join("file"),
+        dist.clone(),
+    ] {
+        let dir = dir.display().to_string();
+        let run = gatehouse_in(
+            scratch.path(),
+            &["serve"],
+            &production(&[("FRONTEND_DIR", &dir)]),
+        );
+        assert_eq!(run.code, Some(EX_CONFIG), "{dir}: {}", run.output());
+        assert_eq!(run.problems().len(), 1, "{dir}: {}", run.stderr);
+        assert!(run.names("FRONTEND_DIR"), "{dir}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "nothing may start: {}", run.stdout);
+    }
+    std::fs::write(dist.join("index.html"), "<!doctype html>").expect("index.html");
+    let run = check_config(&production(&[(
+        "FRONTEND_DIR",
+        &dist.join("assets").join("..").display().to_string(),
+    )]));
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    let canonical = std::fs::canonicalize(&dist).expect("the build directory");
+    assert!(
+        run.stdout
+            .contains(&format!("frontend: served from {}", canonical.display())),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn an_smtp_ca_file_that_is_no_pem_certificate_stops_the_server_with_78() {
+    let scratch = Scratch::new();
+    let write = |name: &str, content: &str| {
+        let path = scratch.path().join(name);
+        std::fs::write(&path, content).expect("a CA file");
+        path.display().to_string()
+    };
+    let cases = [
+        scratch.path().join("missing.pem").display().to_string(),
+        scratch.path().display().to_string(),
+        write("empty.pem", ""),
+        write("text.pem", "this is not a certificate"),
+        write(
+            "key.pem",
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PRIVATE KEY-----\n",
+        ),
+        write(
+            "garbage.pem",
+            "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n",
+        ),
+    ];
+    for file in &cases {
+        let run = gatehouse_in(
+            scratch.path(),
+            &["serve"],
+            &production(&[("SMTP_CA_FILE", file)]),
+        );
+        assert_eq!(run.code, Some(EX_CONFIG), "{file}: {}", run.output());
+        assert_eq!(run.problems().len(), 1, "{file}: {}", run.stderr);
+        assert!(run.names("SMTP_CA_FILE"), "{file}: {}", run.stderr);
+    }
+    let ca = TestCa::new("Relay CA");
+    let run = check_config(&production(&[
+        (
+            "SMTP_CA_FILE",
+            ca.pem_file().to_str().expect("a UTF-8 path"),
+        ),
+        ("SMTP_HOST", "relay.internal"),
+        ("EMAILS_FROM_EMAIL", "noreply@example.com"),
+    ]));
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert!(
+        run.stdout
+            .contains("relay.internal:587 (StartTls, 1 CA certificates from SMTP_CA_FILE)"),
         "{}",
         run.stdout
     );

@@ -8,4 +8,5 @@ pub mod process;
 pub mod proxy;
 pub mod smtp;
 pub mod stores;
+pub mod tls;
 pub mod work;

@@ -128,7 +128,6 @@ const LOGIN_REFUSED: &[u16] = &[454, 530, 534, 535, 538];
 
 /// What the queue needs to know of a failed try: whether to try again, and what to log.
 fn failure(e: &smtp::Error) -> Failure {
-    let chain = error_chain(e);
     if let Some(refusal) = tls::refusal(e) {
         let (cause, hint) = match refusal {
             rustls::Error::InvalidCertificate(_) => (
@@ -140,10 +139,11 @@ fn failure(e: &smtp::Error) -> Failure {
                 "the TLS handshake with the mail server failed; nothing was sent",
             ),
         };
+        // The TLS library's own words say it best; lettre's wrapping repeats them.
         return Failure {
             retry: false,
             cause,
-            reason: format!("{hint}: {chain}"),
+            reason: format!("{hint}: {refusal}"),
         };
     }
     let code = e.status().map(u16::from);
@@ -152,7 +152,7 @@ fn failure(e: &smtp::Error) -> Failure {
             retry: false,
             cause: "smtp_login_refused",
             reason: format!(
-                "the mail server refused the login of SMTP_USER with SMTP_PASSWORD; not retried: {chain}"
+                "the mail server refused the login of SMTP_USER with SMTP_PASSWORD; not retried: {e}"
             ),
         };
     }
@@ -161,7 +161,7 @@ fn failure(e: &smtp::Error) -> Failure {
     Failure {
         retry: !permanent,
         cause: if permanent { "refused" } else { "unavailable" },
-        reason: chain,
+        reason: error_chain(e),
     }
 }
 
