@@ -395,6 +395,19 @@ fn an_smtp_ca_file_that_is_no_pem_certificate_stops_the_server_with_78() {
         "{}",
         run.stdout
     );
+    let plain = check_config(&production(&[
+        (
+            "SMTP_CA_FILE",
+            ca.pem_file().to_str().expect("a UTF-8 path"),
+        ),
+        ("SMTP_TLS", "false"),
+    ]));
+    assert_eq!(plain.code, Some(0), "{}", plain.output());
+    assert!(
+        plain.stdout.contains("SMTP_CA_FILE is ignored"),
+        "{}",
+        plain.stdout
+    );
 }
 
 #[test]
