@@ -238,10 +238,7 @@ fn content_type(file: &Path) -> String {
 }
 
 /// The media ranges or codings of every `name` header, each with whether its `q` is above 0.
-fn listed<'h>(
-    headers: &'h HeaderMap,
-    name: header::HeaderName,
-) -> impl Iterator<Item = (&'h str, bool)> {
+fn listed(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item = (&str, bool)> {
     headers
         .get_all(name)
         .iter()

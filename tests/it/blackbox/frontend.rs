@@ -55,7 +55,7 @@ async fn get(app: &TestApp, path: &str, accept: &str) -> Response {
         .expect("request sent")
 }
 
-fn header<'r>(response: &'r Response, name: header::HeaderName) -> &'r str {
+fn header(response: &Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
