@@ -155,33 +155,39 @@ fn assert_nothing_sent(session: &Session) {
     );
 }
 
+/// `gatehouse serve` with `security` and `SMTP_CA_FILE` naming `ca` gets a recovery mail to
+/// `sink` over an authenticated TLS session whose commands open with `opening`.
+async fn assert_delivers(
+    sink: &SmtpSink,
+    ca: &TestCa,
+    security: [(&str, &str); 2],
+    opening: &[&str],
+) {
+    let mut vars = security.to_vec();
+    vars.push(("SMTP_CA_FILE", ca_file(ca)));
+    let server = serve_mailing_to(sink, &vars).await;
+
+    let outcome = recover_and_await_the_outcome(&server).await;
+    assert_eq!(outcome["event"], "email_sent", "{outcome}");
+    assert_eq!(sink.next_mail().await.recipients, [RECIPIENT]);
+    let session = sink.next_session().await;
+    assert_eq!(session.verbs()[..opening.len()], *opening, "{session:?}");
+    assert_delivered_over_authenticated_tls(&session);
+    assert_no_password(&server, PASSWORD);
+}
+
 #[tokio::test]
 async fn starttls_with_a_login_delivers_under_a_private_ca() {
     let ca = TestCa::new("Relay CA");
     let sink = relay(SinkTls::StartTls(ca.server(&[HOST])), &["PLAIN", "LOGIN"]).await;
     // The template's production settings, plus the relay's CA.
-    let server = serve_mailing_to(
+    assert_delivers(
         &sink,
-        &[
-            ("SMTP_TLS", "true"),
-            ("SMTP_SSL", "false"),
-            ("SMTP_CA_FILE", ca_file(&ca)),
-        ],
+        &ca,
+        [("SMTP_TLS", "true"), ("SMTP_SSL", "false")],
+        &["EHLO", "STARTTLS", "EHLO", "AUTH"],
     )
     .await;
-
-    let outcome = recover_and_await_the_outcome(&server).await;
-    assert_eq!(outcome["event"], "email_sent", "{outcome}");
-    let mail = sink.next_mail().await;
-    assert_eq!(mail.recipients, [RECIPIENT]);
-    let session = sink.next_session().await;
-    assert_eq!(
-        session.verbs()[..4],
-        ["EHLO", "STARTTLS", "EHLO", "AUTH"],
-        "{session:?}"
-    );
-    assert_delivered_over_authenticated_tls(&session);
-    assert_no_password(&server, PASSWORD);
 }
 
 #[tokio::test]
@@ -189,23 +195,13 @@ async fn implicit_tls_with_a_login_delivers() {
     let ca = TestCa::new("Relay CA");
     // LOGIN only, so the mechanism the STARTTLS test did not use is exercised too.
     let sink = relay(SinkTls::Implicit(ca.server(&[HOST])), &["LOGIN"]).await;
-    let server = serve_mailing_to(
+    assert_delivers(
         &sink,
-        &[
-            ("SMTP_TLS", "false"),
-            ("SMTP_SSL", "true"),
-            ("SMTP_CA_FILE", ca_file(&ca)),
-        ],
+        &ca,
+        [("SMTP_TLS", "false"), ("SMTP_SSL", "true")],
+        &["EHLO", "AUTH"],
     )
     .await;
-
-    let outcome = recover_and_await_the_outcome(&server).await;
-    assert_eq!(outcome["event"], "email_sent", "{outcome}");
-    assert_eq!(sink.next_mail().await.recipients, [RECIPIENT]);
-    let session = sink.next_session().await;
-    assert_eq!(session.verbs()[..2], ["EHLO", "AUTH"], "{session:?}");
-    assert_delivered_over_authenticated_tls(&session);
-    assert_no_password(&server, PASSWORD);
 }
 
 /// What `SMTP_CA_FILE` says is trusted, for the refusal cases.

@@ -104,20 +104,22 @@ async fn a_vite_build_is_served_and_navigable() {
     let script = attribute(&build.index_html, "src");
     let stylesheet = attribute(&build.index_html, "href");
     assert_eq!((script, stylesheet), (SCRIPT, STYLESHEET));
-    assert_file(
-        get(&app, script, SCRIPT_ACCEPT).await,
-        "text/javascript; charset=utf-8",
-        IMMUTABLE,
-        &build.script,
-    )
-    .await;
-    assert_file(
-        get(&app, stylesheet, STYLE_ACCEPT).await,
-        "text/css; charset=utf-8",
-        IMMUTABLE,
-        &build.stylesheet,
-    )
-    .await;
+    for (url, accept, content_type, body) in [
+        (
+            script,
+            SCRIPT_ACCEPT,
+            "text/javascript; charset=utf-8",
+            &build.script,
+        ),
+        (
+            stylesheet,
+            STYLE_ACCEPT,
+            "text/css; charset=utf-8",
+            &build.stylesheet,
+        ),
+    ] {
+        assert_file(get(&app, url, accept).await, content_type, IMMUTABLE, body).await;
+    }
 
     // Client-side routes, opened directly or reloaded.
     for deep_link in [
