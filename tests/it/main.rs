@@ -2,6 +2,7 @@ mod architecture;
 mod blackbox;
 mod config;
 mod contract;
+mod healthcheck;
 mod lifecycle;
 mod logs;
 mod races;
