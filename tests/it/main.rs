@@ -2,6 +2,7 @@ mod architecture;
 mod blackbox;
 mod config;
 mod contract;
+mod deploy;
 mod healthcheck;
 mod lifecycle;
 mod logs;
