@@ -117,8 +117,10 @@ if ((build)); then
     revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
     [[ -z $(git status --porcelain 2>/dev/null) ]] || revision="$revision-dirty"
     source_url=$(git remote get-url origin 2>/dev/null || echo unknown)
-    # Docker's format: the OCI image format has no HEALTHCHECK.
-    podman build --format docker -f Containerfile \
+    # Docker's format: the OCI image format has no HEALTHCHECK. No layer cache: podman 4.3
+    # reuses a cached LABEL step whose build-arg values changed (a stale revision label), and
+    # the copies take seconds.
+    podman build --no-cache --format docker -f Containerfile \
         --build-arg VERSION="$version" --build-arg REVISION="$revision" \
         --build-arg SOURCE="$source_url" -t "$image" .
 fi
