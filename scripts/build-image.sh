@@ -83,11 +83,21 @@ pids=()
 container=""
 database=""
 tls_cluster=""
+# A background job's children first: a served job is a subshell → unshare → gatehouse, and
+# killing the subshell alone would leave the server running.
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1"); do
+        kill_tree "$child"
+    done
+    kill "$1" 2>/dev/null
+}
 cleanup() {
     local status=$?
     set +e
     for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        kill_tree "$pid"
+        wait "$pid" 2>/dev/null
     done
     [[ -n $container ]] && podman rm -f "$container" >/dev/null 2>&1
     [[ -n $tls_cluster ]] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$tls_cluster" -m fast -w stop >/dev/null 2>&1
