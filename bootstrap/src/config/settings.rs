@@ -79,17 +79,7 @@ impl Settings {
     /// A `.env` that cannot be read, or a malformed `HOST` or `PORT`.
     pub fn listen_address() -> Result<SocketAddr, ConfigErrors> {
         let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        Self::listen_address_from(source::gather(&dir)?)
-    }
-
-    /// [`Settings::listen_address`] from the given variables alone.
-    ///
-    /// # Errors
-    /// A malformed `HOST` or `PORT`.
-    pub fn listen_address_from(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<SocketAddr, ConfigErrors> {
-        let raw = raw_settings(vars)?;
+        let raw = raw_settings(source::gather(&dir)?)?;
         let mut report = Report::new();
         let address = server::bind(&mut report, &raw);
         report.finish().map(|_| address)
