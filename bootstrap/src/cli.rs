@@ -77,6 +77,13 @@ pub enum Command {
     /// problem. Touches neither the network nor the database: run it before a deploy.
     CheckConfig,
 
+    /// Ask the running server's /health/ready; exit 0 when it answers 200, else 1.
+    ///
+    /// For container health checks without a shell or curl (the image's HEALTHCHECK). Asks
+    /// HOST:PORT as `serve` would listen on them, a wildcard HOST (0.0.0.0, ::) on loopback.
+    /// Reads only HOST and PORT, so it logs nothing.
+    Healthcheck(HealthcheckArgs),
+
     /// Print fresh random key material for SECRET_KEY or TOKEN_SIGNING_KEY.
     ///
     /// Writes the secret key to standard output (pipe it into your secret manager or a key
@@ -155,6 +162,13 @@ pub struct PruneArgs {
     /// Days an ended session is kept (for the audit trail) before it is deleted.
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16))]
     pub keep_days: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Seconds to wait for the answer before reporting unhealthy.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=60))]
+    pub timeout: u8,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ async fn run(command: Command) -> Result<ExitCode, ExitCode> {
     Ok(match command {
         Command::GenerateKey(args) => commands::generate_key::run(&args),
         Command::CheckConfig => commands::check_config::run(&configure()?),
+        Command::Healthcheck(args) => commands::healthcheck::run(&args).await,
         Command::Openapi(args) => commands::openapi::run(&args),
         Command::Serve(args) => commands::serve::run(configure()?, args.migrate).await,
         Command::CreateSuperuser(args) => {

@@ -280,6 +280,79 @@ fn production_refuses_unencrypted_or_embedded_databases_and_open_cors() {
     }
 }
 
+/// The JSON warning lines `check-config` printed that name `variable`.
+fn warnings_about(run: &Run, variable: &str) -> Vec<serde_json::Value> {
+    run.stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["level"] == "WARN" && line["variable"] == variable)
+        .collect()
+}
+
+#[test]
+fn an_explicit_sslmode_disable_to_the_compose_db_starts_with_one_loud_warning() {
+    // Issue 12 item 3's acceptance: the template's compose network reaches PostgreSQL as `db`
+    // without TLS; saying so explicitly is accepted in production, with the risk named once.
+    let run = check_config(&production(&[(
+        "DATABASE_URL",
+        "postgresql://u:pw-1@db:5432/app?sslmode=disable",
+    )]));
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    let warnings = warnings_about(&run, "DATABASE_URL");
+    assert_eq!(warnings.len(), 1, "{}", run.stdout);
+    let message = warnings[0]["message"].as_str().expect("a message");
+    assert!(
+        message.contains("WITHOUT TLS") && message.contains("unencrypted"),
+        "{message}"
+    );
+    assert!(
+        run.stdout
+            .contains("database: postgresql://u:***@db:5432/app?sslmode=disable"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.output().contains("pw-1"), "{}", run.output());
+
+    // The template's own variables, completed by POSTGRES_SSLMODE.
+    let run = check_config(&[
+        ("ENVIRONMENT", "production"),
+        ("SECRET_KEY", KEY),
+        ("POSTGRES_SERVER", "db"),
+        ("POSTGRES_USER", "postgres"),
+        ("POSTGRES_PASSWORD", "pw-2-long-enough"),
+        ("POSTGRES_DB", "app"),
+        ("POSTGRES_SSLMODE", "disable"),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.output());
+    assert_eq!(
+        warnings_about(&run, "POSTGRES_SERVER").len(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(!run.output().contains("pw-2"), "{}", run.output());
+}
+
+#[test]
+fn without_an_explicit_disable_or_to_a_public_host_the_strict_rule_stays() {
+    for url in [
+        "postgresql://u:pw-1@db:5432/app",
+        "postgresql://u:pw-1@db:5432/app?sslmode=prefer",
+        "postgresql://u:pw-1@db.example.com:5432/app?sslmode=disable",
+        "postgresql://u:pw-1@203.0.113.7:5432/app?sslmode=disable",
+        "postgresql://u:pw-1@db:5432/app?sslmode=disable&host=db.example.com",
+        // The driver obeys the last sslmode and connects to a `host` parameter over the URL's.
+        "postgresql://u:pw-1@db.example.com:5432/app?sslmode=verify-full&sslmode=disable",
+        "postgresql://u:pw-1@localhost:5432/app?host=db.example.com",
+    ] {
+        let run = check_config(&production(&[("DATABASE_URL", url)]));
+        assert_eq!(run.code, Some(EX_CONFIG), "{url}: {}", run.output());
+        assert_eq!(run.problems().len(), 1, "{url}: {}", run.stderr);
+        assert!(run.names("DATABASE_URL"), "{url}: {}", run.stderr);
+        assert!(!run.output().contains("pw-1"), "{}", run.output());
+    }
+}
+
 #[test]
 fn bad_paseto_keys_exit_78_not_panic() {
     let zeros = format!("k4.local.{}", "A".repeat(43));

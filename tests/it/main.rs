@@ -2,6 +2,8 @@ mod architecture;
 mod blackbox;
 mod config;
 mod contract;
+mod deploy;
+mod healthcheck;
 mod lifecycle;
 mod logs;
 mod mail_tls;

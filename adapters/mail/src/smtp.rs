@@ -1,7 +1,7 @@
 //! The SMTP transport: lettre on tokio with rustls (ring). `SMTP_TLS` means STARTTLS that must
 //! succeed (a server that does not offer it gets nothing, not even the credentials), `SMTP_SSL`
 //! implicit TLS; with neither the connection is plain. The server's certificate must name
-//! `SMTP_HOST` and chain to the bundled web PKI roots, or to `SMTP_CA_FILE`'s CAs when set.
+//! `SMTP_HOST` and chain to the system CA bundle, or to `SMTP_CA_FILE`'s CAs when set.
 //!
 //! A failed try is retried only when a later one may succeed: a refused certificate, a TLS
 //! handshake the two sides cannot agree on and a refused login are final (retrying a login the
@@ -46,7 +46,7 @@ pub struct SmtpConfig {
     pub port: u16,
     pub security: Security,
     /// `SMTP_CA_FILE`: the only CAs trusted for the server's certificate; `None` trusts the
-    /// bundled web PKI roots.
+    /// system CA bundle.
     pub ca: Option<CaBundle>,
     pub credentials: Option<SmtpCredentials>,
     /// `EMAILS_FROM_EMAIL`.

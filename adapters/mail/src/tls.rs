@@ -1,4 +1,4 @@
-//! What the SMTP connection trusts: the bundled web PKI roots, or only the certificate authorities
+//! What the SMTP connection trusts: the system CA bundle, or only the certificate authorities
 //! of `SMTP_CA_FILE` (a private relay's CA). Also how a TLS refusal is told apart from a network
 //! failure: the handshake's verdict on a certificate does not change on a retry.
 
@@ -79,7 +79,7 @@ impl fmt::Debug for CaBundle {
 }
 
 /// lettre's TLS settings for `host`: its name checked against the certificate, which must chain
-/// to `ca` when given, else to the bundled web PKI roots.
+/// to `ca` when given, else to the system CA bundle (lettre's `rustls-native-certs`).
 pub(crate) fn parameters(host: &str, ca: Option<&CaBundle>) -> Result<TlsParameters, smtp::Error> {
     let builder = TlsParameters::builder(host.to_owned());
     let builder = match ca {

@@ -55,7 +55,7 @@ mod tests {
             "environment: staging",
             "database: postgres://app:***@db.internal/app?sslmode=verify-full",
             "first superuser: root@example.com",
-            "email: smtp.example.com:587 (StartTls, web PKI roots) from Gatehouse <noreply@example.com>",
+            "email: smtp.example.com:587 (StartTls, system CA bundle) from Gatehouse <noreply@example.com>",
             "frontend: not served",
             "LOGIN_MAX_FAILURES_PER_ACCOUNT=5 per 900 s doubling up to 4 times",
             "LOGIN_MAX_ATTEMPTS_PER_IP=20 per 60 s,",

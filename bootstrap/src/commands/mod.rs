@@ -4,6 +4,7 @@ pub mod check_config;
 pub mod create_superuser;
 pub mod end_sessions;
 pub mod generate_key;
+pub mod healthcheck;
 pub mod migrate;
 pub mod openapi;
 pub mod prune;

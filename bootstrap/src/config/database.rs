@@ -1,6 +1,7 @@
 //! The database: `DATABASE_URL` (or the legacy `POSTGRES_*` parts), the direct endpoint for
 //! migrations, TLS and engine rules per environment, and the pool (SECURITY.md CFG-03, DB-01,
-//! DB-02, DB-04).
+//! DB-02, DB-04). An explicit `sslmode=disable` to a private-network host is the one way to run
+//! without TLS outside development (issue 12 item 3: the template's compose network).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -176,16 +177,28 @@ fn runtime_url(report: &mut Report, raw: &RawSettings) -> Option<DatabaseUrl> {
                 "is ignored because DATABASE_URL is set (POSTGRES_* only compose a URL when DATABASE_URL is absent)",
             );
         }
+        if raw.postgres_sslmode.is_some() {
+            report.warn(
+                "POSTGRES_SSLMODE",
+                "is ignored because DATABASE_URL is set (put ?sslmode=… in DATABASE_URL instead)",
+            );
+        }
         return checked_url(report, "DATABASE_URL", url);
     }
     if let Some(server) = raw.postgres_server.as_deref() {
         let composed = compose(report, raw, server)?;
         return checked_url(report, "POSTGRES_SERVER", &composed);
     }
+    if raw.postgres_sslmode.is_some() {
+        report.warn(
+            "POSTGRES_SSLMODE",
+            "is ignored because POSTGRES_SERVER is unset (it only completes a URL composed from POSTGRES_*)",
+        );
+    }
     if report.strict() {
         report.error(
             "DATABASE_URL",
-            "is required outside development/local: expected postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full (or POSTGRES_SERVER, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB)",
+            "is required outside development/local: expected postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full (or POSTGRES_SERVER, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, POSTGRES_SSLMODE)",
         );
         return None;
     }
@@ -206,8 +219,34 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// The template's `postgresql://USER:PASSWORD@SERVER:PORT/DB`, percent-encoded.
+/// The `sslmode` values PostgreSQL clients (and sqlx) understand.
+const SSL_MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// The template's `postgresql://USER:PASSWORD@SERVER:PORT/DB`, percent-encoded, with
+/// `?sslmode=POSTGRES_SSLMODE` when that is set (the template has no such variable; without it
+/// a remote server is refused outside development, as a URL without `sslmode` is).
 fn compose(report: &mut Report, raw: &RawSettings, server: &str) -> Option<String> {
+    let sslmode = match raw.postgres_sslmode.as_deref().map(str::trim) {
+        None => None,
+        Some(mode) => {
+            let mode = mode.to_ascii_lowercase();
+            if !SSL_MODES.contains(&mode.as_str()) {
+                report.error(
+                    "POSTGRES_SSLMODE",
+                    "expected one of disable, allow, prefer, require, verify-ca, verify-full",
+                );
+                return None;
+            }
+            Some(mode)
+        }
+    };
     let port = report.number(
         "POSTGRES_PORT",
         raw.postgres_port.as_deref(),
@@ -227,8 +266,9 @@ fn compose(report: &mut Report, raw: &RawSettings, server: &str) -> Option<Strin
     } else {
         server.to_owned()
     };
+    let query = sslmode.map_or_else(String::new, |mode| format!("?sslmode={mode}"));
     Some(format!(
-        "postgresql://{}:{}@{server}:{port}/{}",
+        "postgresql://{}:{}@{server}:{port}/{}{query}",
         encode(user),
         encode(raw.postgres_password.as_deref().unwrap_or("")),
         encode(raw.postgres_db.as_deref().unwrap_or("")),
@@ -279,10 +319,7 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
         };
         placeholder(report, part, &password);
     }
-    let host = parsed
-        .host_str()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
-    check_tls(report, variable, host, &parsed);
+    check_tls(report, variable, &parsed);
     let mut redacted = parsed.clone();
     if parsed.password().is_some() {
         // Setting a password only fails on URLs without a host, which have none to hide.
@@ -295,25 +332,87 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
     })
 }
 
+/// Where the driver will connect, for the TLS rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// Loopback or a Unix socket: never leaves the machine.
+    Local,
+    /// An RFC 1918 or ULA address, or a single-label name such as compose's `db`.
+    Private,
+    /// Anything else, including every dotted name.
+    Public,
+}
+
+/// Classifies the host the driver will really use: sqlx lets a `host` or `hostaddr` query
+/// parameter (the last one wins) replace the URL's host, and a `host` starting with `/` is a
+/// Unix socket directory.
+fn reach(url: &url::Url) -> Reach {
+    let mut host = url.host_str().map(str::to_owned);
+    for (key, value) in url.query_pairs() {
+        if key == "host" || key == "hostaddr" {
+            host = Some(value.into_owned());
+        }
+    }
+    let Some(host) = host else {
+        return Reach::Local;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.starts_with('/') || host.eq_ignore_ascii_case("localhost") {
+        return Reach::Local;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => Reach::Local,
+        Ok(ip) if private_address(ip) => Reach::Private,
+        Ok(_) => Reach::Public,
+        Err(_) if single_label(host) => Reach::Private,
+        Err(_) => Reach::Public,
+    }
+}
+
+/// RFC 1918 (10/8, 172.16/12, 192.168/16) and RFC 4193 unique local (fc00::/7) addresses, also
+/// written as IPv4-mapped IPv6.
+fn private_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_private(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.is_private(),
+            None => v6.is_unique_local(),
+        },
+    }
+}
+
+/// A name without dots that a resolver can only answer from a local source (compose's or
+/// Kubernetes' DNS, `/etc/hosts`): a DNS label of letters, digits and hyphens starting with a
+/// letter. Starting with a letter also keeps out numbers a C resolver reads as IPv4 addresses
+/// (`134744072`, `0x08080808`).
+fn single_label(host: &str) -> bool {
+    host.len() <= 63
+        && host.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !host.ends_with('-')
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// A remote PostgreSQL server must be reached over TLS (`sslmode=require` or stronger);
 /// `require` and `verify-ca` are accepted with a warning because only `verify-full` checks the
-/// host name (SECURITY.md DB-01). Loopback and Unix-socket connections are exempt.
-fn check_tls(report: &mut Report, variable: &'static str, host: Option<&str>, url: &url::Url) {
-    let local = match host {
-        None | Some("") | Some("localhost") => true,
-        Some(host) => host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
-    };
-    if local {
+/// host name (SECURITY.md DB-01). Loopback and Unix-socket connections are exempt. An explicit
+/// `sslmode=disable` to a private-network host is accepted everywhere with one loud warning
+/// naming the risk; to any other host it stays refused outside development (CFG-03, §4.3). As
+/// in sqlx, the last `sslmode` in the URL is the one that counts.
+fn check_tls(report: &mut Report, variable: &'static str, url: &url::Url) {
+    let reach = reach(url);
+    if reach == Reach::Local {
         return;
     }
     let sslmode = url
         .query_pairs()
-        .find(|(key, _)| key == "sslmode" || key == "ssl-mode")
+        .filter(|(key, _)| key == "sslmode" || key == "ssl-mode")
+        .last()
         .map(|(_, value)| value.to_ascii_lowercase());
-    let fix = if variable == "POSTGRES_SERVER" {
-        "set DATABASE_URL with ?sslmode=verify-full instead of POSTGRES_*"
+    let composed = variable == "POSTGRES_SERVER";
+    let disable = if composed {
+        "POSTGRES_SSLMODE=disable"
     } else {
-        "add ?sslmode=verify-full"
+        "sslmode=disable"
     };
     match sslmode.as_deref() {
         Some("verify-full") => {}
@@ -325,10 +424,36 @@ fn check_tls(report: &mut Report, variable: &'static str, host: Option<&str>, ur
                 );
             }
         }
-        _ => report.weak(
+        Some("disable") if reach == Reach::Private => report.warn(
             variable,
-            format!("connects to a remote PostgreSQL host without TLS: {fix}"),
+            format!(
+                "connects to PostgreSQL WITHOUT TLS ({disable} to a private-network host, accepted because it was asked for explicitly): the database password and every query and row, password hashes and session data included, cross that network unencrypted and unauthenticated, so anyone able to reach or impersonate a host on it can read and change them; keep the database on an isolated network (such as the compose project's own) or use sslmode=verify-full"
+            ),
         ),
+        Some("disable") => report.weak(
+            variable,
+            format!(
+                "{disable} is accepted only for a private-network host (an RFC 1918 or ULA address, or a single-label service name such as db), and this host is not one: use TLS (sslmode=verify-full)"
+            ),
+        ),
+        _ => {
+            let fix = if composed {
+                "set POSTGRES_SSLMODE=verify-full"
+            } else {
+                "add ?sslmode=verify-full"
+            };
+            let private = if reach == Reach::Private {
+                format!(
+                    ", or {disable} to accept an unencrypted connection on a private network explicitly"
+                )
+            } else {
+                String::new()
+            };
+            report.weak(
+                variable,
+                format!("connects to a remote PostgreSQL host without TLS: {fix}{private}"),
+            );
+        }
     }
 }
 
@@ -384,6 +509,141 @@ mod tests {
             &raw_with(Some("postgres://app:pw@db.example.com/app?sslmode=require")),
         );
         assert_eq!(report.finish().unwrap().len(), 1, "require warns");
+    }
+
+    /// Issue 12 item 3 (SECURITY.md CFG-03, §4.3): the compose network's `db`, or any other
+    /// private-network host, without TLS because the URL says so.
+    #[test]
+    fn an_explicit_sslmode_disable_to_a_private_host_starts_with_one_loud_warning() {
+        for url in [
+            "postgresql://u:pw@db:5432/app?sslmode=disable",
+            "postgres://u:pw@DB/app?sslmode=DISABLE",
+            "postgres://u:pw@postgres-primary/app?application_name=x&sslmode=disable",
+            "postgres://u:pw@10.0.0.5/app?sslmode=disable",
+            "postgres://u:pw@172.31.255.1/app?sslmode=disable",
+            "postgres://u:pw@192.168.1.20/app?ssl-mode=disable",
+            "postgres://u:pw@[fd12:3456::5]:5432/app?sslmode=disable",
+            "postgres://u:pw@[::ffff:10.1.2.3]/app?sslmode=disable",
+            "postgres://u:pw@db.example.com/app?sslmode=disable&host=db",
+        ] {
+            let (db, report) = validate(true, &raw_with(Some(url)));
+            let warnings = report.finish().unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(warnings.len(), 1, "{url}: {warnings:?}");
+            assert_eq!(warnings[0].variable, "DATABASE_URL");
+            for words in [
+                "WITHOUT TLS",
+                "sslmode=disable",
+                "private-network",
+                "unencrypted",
+            ] {
+                assert!(warnings[0].message.contains(words), "{words}: {warnings:?}");
+            }
+            assert!(!warnings[0].message.contains("pw"), "{warnings:?}");
+            assert_eq!(db.unwrap().url.backend(), Backend::Postgres);
+        }
+    }
+
+    #[test]
+    fn sslmode_disable_to_anything_but_a_private_host_stays_refused() {
+        for url in [
+            "postgres://u:pw@db.example.com/app?sslmode=disable",
+            "postgres://u:pw@db.internal/app?sslmode=disable",
+            "postgres://u:pw@db./app?sslmode=disable",
+            "postgres://u:pw@8.8.8.8/app?sslmode=disable",
+            "postgres://u:pw@172.32.0.1/app?sslmode=disable",
+            "postgres://u:pw@100.64.0.1/app?sslmode=disable",
+            "postgres://u:pw@169.254.1.1/app?sslmode=disable",
+            "postgres://u:pw@[2001:db8::1]/app?sslmode=disable",
+            "postgres://u:pw@[fe80::1]/app?sslmode=disable",
+            // Numbers a C resolver reads as 8.8.8.8 are not service names.
+            "postgres://u:pw@134744072/app?sslmode=disable",
+            "postgres://u:pw@0x08080808/app?sslmode=disable",
+            "postgres://u:pw@db_1/app?sslmode=disable",
+            // The driver connects to the last `host`/`hostaddr` and obeys the last `sslmode`.
+            "postgres://u:pw@db/app?sslmode=disable&host=db.example.com",
+            "postgres://u:pw@10.0.0.5/app?sslmode=disable&hostaddr=8.8.8.8",
+            "postgres://u:pw@db.example.com/app?sslmode=verify-full&sslmode=disable",
+            "postgres://u:pw@localhost/app?host=db.example.com",
+        ] {
+            let (_, report) = validate(true, &raw_with(Some(url)));
+            let errors = report.finish().unwrap_err();
+            assert!(errors.names("DATABASE_URL"), "{url}: {errors}");
+            assert!(!errors.to_string().contains("pw@"), "{errors}");
+        }
+        // Development tolerates it, as every other weakness, with a warning.
+        let (_, report) = validate(
+            false,
+            &raw_with(Some("postgres://u:pw@db.example.com/app?sslmode=disable")),
+        );
+        assert_eq!(report.finish().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_private_host_without_an_explicit_disable_keeps_the_strict_rule() {
+        for url in [
+            "postgresql://u:pw@db:5432/app",
+            "postgresql://u:pw@db:5432/app?sslmode=prefer",
+            "postgresql://u:pw@10.0.0.5:5432/app?sslmode=allow",
+            "postgresql://u:pw@db:5432/app?sslmode=disable&sslmode=prefer",
+        ] {
+            let (_, report) = validate(true, &raw_with(Some(url)));
+            let errors = report.finish().unwrap_err();
+            assert!(errors.names("DATABASE_URL"), "{url}");
+            assert!(
+                errors.to_string().contains("or sslmode=disable to accept"),
+                "the way out is named: {errors}"
+            );
+        }
+        let (_, report) = validate(
+            true,
+            &raw_with(Some("postgresql://u:pw@db:5432/app?sslmode=verify-full")),
+        );
+        assert!(report.finish().unwrap().is_empty());
+    }
+
+    #[test]
+    fn postgres_sslmode_completes_the_composed_url() {
+        let template = |mode: Option<&str>| RawSettings {
+            postgres_server: Some("db".into()),
+            postgres_user: Some("postgres".into()),
+            postgres_password: Some("db-pass-31337".into()),
+            postgres_db: Some("app".into()),
+            postgres_sslmode: mode.map(str::to_owned),
+            ..RawSettings::default()
+        };
+        let (db, report) = validate(true, &template(Some("disable")));
+        let warnings = report.finish().unwrap();
+        assert_eq!(
+            db.unwrap().url.expose(),
+            "postgresql://postgres:db-pass-31337@db:5432/app?sslmode=disable"
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].variable, "POSTGRES_SERVER");
+        assert!(warnings[0].message.contains("POSTGRES_SSLMODE=disable"));
+        let (_, report) = validate(true, &template(None));
+        let errors = report.finish().unwrap_err();
+        assert!(
+            errors.to_string().contains("POSTGRES_SSLMODE=verify-full"),
+            "{errors}"
+        );
+        let (_, report) = validate(true, &template(Some("VERIFY-FULL")));
+        assert!(report.finish().unwrap().is_empty());
+        let (_, report) = validate(true, &template(Some("off")));
+        assert!(report.finish().unwrap_err().names("POSTGRES_SSLMODE"));
+        let public = RawSettings {
+            postgres_server: Some("db.example.com".into()),
+            ..template(Some("disable"))
+        };
+        let (_, report) = validate(true, &public);
+        assert!(report.finish().unwrap_err().names("POSTGRES_SERVER"));
+        let beside_a_url = RawSettings {
+            database_url: Some("postgres://a@localhost/app".into()),
+            postgres_sslmode: Some("disable".into()),
+            ..RawSettings::default()
+        };
+        let (_, report) = validate(true, &beside_a_url);
+        let warnings = report.finish().unwrap();
+        assert_eq!(warnings[0].variable, "POSTGRES_SSLMODE");
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub(super) struct RawSettings {
     pub postgres_user: Option<String>,
     pub postgres_password: Option<String>,
     pub postgres_db: Option<String>,
+    // Gatehouse's addition to the template's POSTGRES_* parts (issue 12 item 3).
+    pub postgres_sslmode: Option<String>,
     pub first_superuser: Option<String>,
     pub first_superuser_password: Option<String>,
     pub api_v1_str: Option<String>,

@@ -49,25 +49,8 @@ pub(super) fn settings(
     raw: &RawSettings,
     frontend_host: &str,
 ) -> ServerSettings {
-    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let host = match raw.host.as_deref() {
-        None => LOOPBACK,
-        Some(host) => host.trim().parse().unwrap_or_else(|_| {
-            report.error(
-                "HOST",
-                "expected an IP address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
-            );
-            LOOPBACK
-        }),
-    };
-    let port = report.number(
-        "PORT",
-        raw.port.as_deref(),
-        8000u16,
-        Bounds::between(1, 65535, "a port number"),
-    );
     ServerSettings {
-        bind: SocketAddr::new(host, port),
+        bind: bind(report, raw),
         docs_enabled: report.boolean("DOCS_ENABLED", raw.docs_enabled.as_deref(), true),
         max_body_bytes: report.number(
             "MAX_BODY_BYTES",
@@ -117,6 +100,28 @@ fn frontend_dir(report: &mut Report, dir: &Path) -> Option<PathBuf> {
     };
     report.error("FRONTEND_DIR", problem);
     None
+}
+
+/// `HOST:PORT`, the address `serve` listens on (and `healthcheck` asks).
+pub(super) fn bind(report: &mut Report, raw: &RawSettings) -> SocketAddr {
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let host = match raw.host.as_deref() {
+        None => LOOPBACK,
+        Some(host) => host.trim().parse().unwrap_or_else(|_| {
+            report.error(
+                "HOST",
+                "expected an IP address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+            );
+            LOOPBACK
+        }),
+    };
+    let port = report.number(
+        "PORT",
+        raw.port.as_deref(),
+        8000u16,
+        Bounds::between(1, 65535, "a port number"),
+    );
+    SocketAddr::new(host, port)
 }
 
 /// `FRONTEND_HOST`: an origin, trailing slash removed; the CORS origin and the base of email links.

@@ -1,6 +1,7 @@
 //! The typed, validated configuration and the order in which its sections are checked.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use gatehouse_application::Policy;
@@ -67,19 +68,21 @@ impl Settings {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<Warning>), ConfigErrors> {
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .filter(|(_, value)| !value.is_empty())
-            .collect();
-        // Every field is an optional string, so envy cannot fail on a value; keep its message
-        // out of the output anyway, in case a future field type would quote one.
-        let raw: RawSettings = envy::from_iter(vars).map_err(|_| {
-            ConfigErrors(vec![ConfigError {
-                variable: "environment",
-                message: "could not be read".to_owned(),
-            }])
-        })?;
-        validate(&raw)
+        validate(&raw_settings(vars)?)
+    }
+
+    /// The address `gatehouse serve` listens on (`HOST:PORT` from the environment over `./.env`),
+    /// read without validating anything else, for `gatehouse healthcheck`: a probe must not
+    /// depend on settings it does not use, nor log their warnings every few seconds.
+    ///
+    /// # Errors
+    /// A `.env` that cannot be read, or a malformed `HOST` or `PORT`.
+    pub fn listen_address() -> Result<SocketAddr, ConfigErrors> {
+        let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let raw = raw_settings(source::gather(&dir)?)?;
+        let mut report = Report::new();
+        let address = server::bind(&mut report, &raw);
+        report.finish().map(|_| address)
     }
 
     /// The effective configuration as `(topic, value)` lines without secrets, for
@@ -187,7 +190,7 @@ impl Settings {
                         mail.smtp_port,
                         mail.security,
                         mail.ca.as_ref().map_or_else(
-                            || "web PKI roots".to_owned(),
+                            || "system CA bundle".to_owned(),
                             |ca| format!("{} CA certificates from SMTP_CA_FILE", ca.len())
                         ),
                         mail.from_name,
@@ -203,6 +206,25 @@ impl Settings {
             ),
         ]
     }
+}
+
+/// The variables as raw optional strings; empty values count as unset, a repeated name keeps
+/// the last value.
+fn raw_settings(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<RawSettings, ConfigErrors> {
+    let vars: BTreeMap<String, String> = vars
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    // Every field is an optional string, so envy cannot fail on a value; keep its message out of
+    // the output anyway, in case a future field type would quote one.
+    envy::from_iter(vars).map_err(|_| {
+        ConfigErrors(vec![ConfigError {
+            variable: "environment",
+            message: "could not be read".to_owned(),
+        }])
+    })
 }
 
 fn describe_origins(origins: &server::AllowedOrigins) -> String {
