@@ -206,7 +206,7 @@ async fn implicit_tls_with_a_login_delivers() {
 
 /// What `SMTP_CA_FILE` says is trusted, for the refusal cases.
 enum Trust {
-    /// Unset: the bundled web PKI roots, which know no test CA.
+    /// Unset: the system CA bundle, which knows no test CA.
     WebPki,
     /// A CA other than the one that signed the relay's certificate.
     OtherCa,
