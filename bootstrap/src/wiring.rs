@@ -124,6 +124,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         max_body_bytes: server.max_body_bytes,
         request_timeout: server.request_timeout,
         read_timeout: server.read_timeout,
+        test_faults: false,
     };
     Ok(Service {
         app,

@@ -2,12 +2,14 @@
 //! (pitfall H1), and at most `permits` pieces of it run at once (PW-06).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gatehouse_domain::Infra;
+use metrics::{counter, histogram};
 use tokio::sync::Semaphore;
 
 use crate::PoolLimits;
+use crate::metrics::{Busy, QUEUE_TIMEOUTS, QUEUE_WAIT};
 
 /// The pool stayed saturated past the wait limit; surfaces as `Infra::Unavailable` (503).
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +44,20 @@ impl BlockingPool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| Infra::unavailable(PoolSaturated(self.max_wait)))?
+        let asked = Instant::now();
+        let permit =
+            tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned()).await;
+        histogram!(QUEUE_WAIT).record(asked.elapsed().as_secs_f64());
+        let permit = permit
+            .map_err(|_| {
+                counter!(QUEUE_TIMEOUTS).increment(1);
+                Infra::unavailable(PoolSaturated(self.max_wait))
+            })?
             .map_err(Infra::unexpected)?;
+        let busy = Busy::start();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let (_permit, _busy) = (permit, busy);
             span.in_scope(work)
         })
         .await

@@ -25,6 +25,9 @@ pub struct HttpConfig {
     /// and then its body (then 408): slow or stalled clients cannot hold a connection
     /// (SECURITY.md §5 B2). Shorter than `request_timeout`, or that answers first.
     pub read_timeout: Duration,
+    /// Debug builds only: mount the routes that fail on purpose (`faults.rs`), for the
+    /// black-box tests of error reporting. Ignored by release builds.
+    pub test_faults: bool,
 }
 
 impl HttpConfig {
@@ -46,6 +49,7 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(5),
+            test_faults: false,
         }
     }
 }

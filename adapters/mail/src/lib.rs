@@ -12,5 +12,5 @@ mod queue;
 mod smtp;
 
 pub use log::LogMailer;
-pub use queue::{Delivery, MailWorker, QueuedMailer};
+pub use queue::{Delivery, MailWorker, QueueDepth, QueuedMailer};
 pub use smtp::{Security, SmtpConfig, SmtpCredentials, SmtpSetupError, smtp_mailer};
