@@ -21,7 +21,9 @@ async fn run(command: Command) -> Result<ExitCode, ExitCode> {
         Command::GenerateKey(args) => commands::generate_key::run(&args),
         Command::CheckConfig => commands::check_config::run(&configure()?),
         Command::Openapi(args) => commands::openapi::run(&args),
-        Command::Serve(args) => commands::serve::run(configure()?, args.migrate).await,
+        Command::Serve(args) => {
+            commands::serve::run(configure()?, args.migrate, args.test_faults()).await
+        }
         Command::CreateSuperuser(args) => {
             commands::create_superuser::run(configure()?, &args).await
         }

@@ -17,6 +17,7 @@ use gatehouse_sql::{SqlStore, migrate::Migrations};
 use gatehouse_tokens::{KeyPurpose, OpaqueTokenService, build_access_tokens, derive_key};
 
 use crate::config::{AllowedOrigins, MailSettings, Settings, SmtpSecurity};
+use crate::telemetry::metrics::Gauges;
 
 /// How long queued mail may take to go out once the server has stopped serving.
 const MAIL_DRAIN: Duration = Duration::from_secs(10);
@@ -53,6 +54,14 @@ pub struct Resources {
 }
 
 impl Resources {
+    /// The resources the metrics read at each scrape.
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            db: self.store.clone(),
+            mail: self.mail.as_ref().map(MailWorker::depth),
+        }
+    }
+
     /// Lets queued mail out (for up to [`MAIL_DRAIN`]), then closes the database pool.
     pub async fn close(self) {
         if let Some(mail) = self.mail {

@@ -4,6 +4,7 @@ mod config;
 mod contract;
 mod lifecycle;
 mod logs;
+mod observability;
 mod races;
 mod served_mail;
 mod sql;

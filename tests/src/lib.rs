@@ -5,6 +5,7 @@ pub mod db;
 pub mod emails;
 pub mod process;
 pub mod proxy;
+pub mod sentry;
 pub mod smtp;
 pub mod stores;
 pub mod work;
