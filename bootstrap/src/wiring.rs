@@ -46,11 +46,13 @@ pub struct Service {
     pub resources: Resources,
 }
 
-/// What must be let go in order when the service stops.
+/// What must be let go in order when the service stops, and what the metrics read.
 pub struct Resources {
     store: SqlStore,
     /// The SMTP queue's worker; `None` while email is off.
     mail: Option<MailWorker>,
+    /// Read by the metrics.
+    hasher: Arc<Argon2Hasher>,
 }
 
 impl Resources {
@@ -59,6 +61,7 @@ impl Resources {
         Gauges {
             db: self.store.clone(),
             mail: self.mail.as_ref().map(MailWorker::depth),
+            hasher: Arc::clone(&self.hasher),
         }
     }
 
@@ -93,6 +96,10 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         None => (Arc::new(LogMailer), None),
     };
     let secret = settings.secret_key.expose().as_bytes();
+    let hasher = Arc::new(Argon2Hasher::new(
+        settings.hashing.params,
+        settings.hashing.pool,
+    )?);
     let ports = Ports {
         users: store.users(),
         items: store.items(),
@@ -100,10 +107,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         reset_tokens: store.reset_tokens(),
         limiter: store.limiter(),
         readiness: store.readiness(),
-        hasher: Arc::new(Argon2Hasher::new(
-            settings.hashing.params,
-            settings.hashing.pool,
-        )?),
+        hasher: hasher.clone(),
         access_tokens: build_access_tokens(settings.tokens.format, settings.tokens.claims)?,
         opaque_tokens: Arc::new(OpaqueTokenService::new(derive_key(
             secret,
@@ -138,7 +142,11 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
     Ok(Service {
         app,
         http,
-        resources: Resources { store, mail },
+        resources: Resources {
+            store,
+            mail,
+            hasher,
+        },
     })
 }
 

@@ -1,10 +1,12 @@
 //! What the hashing pool tells the operator (issue 15), through the `metrics` facade (a no-op
-//! until the binary installs a recorder): how many permits are busy, how long a hash waited
-//! for one, and how often the wait gave up (each of those answered 503).
+//! until the binary installs a recorder): how long a hash waited for a permit, and how often
+//! the wait gave up (each of those answered 503). The permits in use are read at each scrape
+//! ([`Argon2Hasher::permits_in_use`](crate::Argon2Hasher::permits_in_use)).
 
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram, gauge};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 
-/// Permits held right now: hashes running, or finishing after their request went away.
+/// Permits held right now: hashes running, or finishing after their request went away. Set by
+/// the binary at each scrape.
 pub const PERMITS_IN_USE: &str = "gatehouse_argon2_permits_in_use";
 /// Time from asking for a permit to getting one (or giving up).
 pub const QUEUE_WAIT: &str = "gatehouse_argon2_queue_wait_seconds";
@@ -23,20 +25,4 @@ pub fn describe() {
         QUEUE_TIMEOUTS,
         "Password hashes refused (503) because no permit freed up in time"
     );
-}
-
-/// Counts one permit in use until dropped.
-pub(crate) struct Busy(());
-
-impl Busy {
-    pub(crate) fn start() -> Self {
-        gauge!(PERMITS_IN_USE).increment(1.0);
-        Self(())
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        gauge!(PERMITS_IN_USE).decrement(1.0);
-    }
 }

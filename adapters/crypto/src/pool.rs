@@ -9,7 +9,7 @@ use metrics::{counter, histogram};
 use tokio::sync::Semaphore;
 
 use crate::PoolLimits;
-use crate::metrics::{Busy, QUEUE_TIMEOUTS, QUEUE_WAIT};
+use crate::metrics::{QUEUE_TIMEOUTS, QUEUE_WAIT};
 
 /// The pool stayed saturated past the wait limit; surfaces as `Infra::Unavailable` (503).
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,7 @@ pub struct PoolSaturated(pub Duration);
 #[derive(Debug)]
 pub(crate) struct BlockingPool {
     permits: Arc<Semaphore>,
+    size: usize,
     max_wait: Duration,
 }
 
@@ -27,6 +28,7 @@ impl BlockingPool {
     pub(crate) fn new(limits: PoolLimits) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(limits.permits.get())),
+            size: limits.permits.get(),
             max_wait: limits.max_wait,
         }
     }
@@ -54,14 +56,18 @@ impl BlockingPool {
                 Infra::unavailable(PoolSaturated(self.max_wait))
             })?
             .map_err(Infra::unexpected)?;
-        let busy = Busy::start();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let (_permit, _busy) = (permit, busy);
+            let _permit = permit;
             span.in_scope(work)
         })
         .await
         .map_err(Infra::unexpected)
+    }
+
+    /// Permits held right now (hashes running).
+    pub(crate) fn in_use(&self) -> usize {
+        self.size - self.permits.available_permits()
     }
 
     /// Permits free right now; lets tests wait until a blocker really holds one.
@@ -112,6 +118,7 @@ pub(crate) mod tests {
     async fn a_second_task_past_the_wait_limit_is_unavailable() {
         let pool = one_permit(Duration::from_millis(20));
         let (release, blocker) = occupy(&pool).await;
+        assert_eq!(pool.in_use(), 1);
 
         let second = pool.run(|| 1).await;
         assert!(matches!(second, Err(Infra::Unavailable(_))), "{second:?}");

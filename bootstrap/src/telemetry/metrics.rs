@@ -5,8 +5,10 @@
 //! What is counted is recorded where it happens: the HTTP adapter, the hashing pool, and the
 //! events of [`events`](super::events).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use gatehouse_crypto::{Argon2Hasher, metrics::PERMITS_IN_USE};
 use gatehouse_mail::QueueDepth;
 use gatehouse_sql::SqlStore;
 use metrics::{describe_gauge, gauge};
@@ -70,6 +72,7 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
 pub struct Gauges {
     pub db: SqlStore,
     pub mail: Option<QueueDepth>,
+    pub hasher: Arc<Argon2Hasher>,
 }
 
 impl Gauges {
@@ -78,6 +81,7 @@ impl Gauges {
         gauge!(DB_POOL_CONNECTIONS).set(f64::from(pool.size));
         gauge!(DB_POOL_IDLE).set(pool.idle as f64);
         gauge!(DB_POOL_MAX).set(f64::from(pool.max));
+        gauge!(PERMITS_IN_USE).set(self.hasher.permits_in_use() as f64);
         if let Some(mail) = &self.mail {
             gauge!(MAIL_QUEUE_DEPTH).set(mail.waiting() as f64);
         }
