@@ -1,6 +1,6 @@
 //! The HTTP server around the application service: bind, serve, drain on shutdown. The
 //! binary and the black-box tests start Gatehouse through this same type (tests bind
-//! port 0).
+//! port 0); the metrics listener is served by it too, with the same limits.
 //!
 //! Connections are served by hyper's HTTP/1.1 server directly, with the poem endpoint as
 //! the service, rather than by `poem::Server`: that one builds hyper without a timer, so
@@ -12,7 +12,7 @@
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use gatehouse_application::Gatehouse;
-use gatehouse_http::HttpConfig;
+use gatehouse_http::{ClientWatch, HttpConfig};
 use hyper::{
     body::{Body, Bytes},
     server::conn::http1,
@@ -22,9 +22,9 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
 };
 use poem::{
-    Addr, Endpoint, Request,
+    Addr, Endpoint, IntoResponse, Request,
     endpoint::BoxEndpoint,
-    http::uri::Scheme,
+    http::{StatusCode, uri::Scheme},
     web::{LocalAddr, RemoteAddr},
 };
 use tokio::net::TcpListener;
@@ -57,12 +57,26 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(address: &str, app: Arc<Gatehouse>, http: HttpConfig) -> io::Result<Self> {
+        let read_timeout = http.read_timeout;
+        Self::bind_endpoint(address, gatehouse_http::endpoint(app, http), read_timeout).await
+    }
+
+    /// Binds `address` for any endpoint, served with the same limits (the metrics listener
+    /// uses it too).
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind_endpoint(
+        address: &str,
+        endpoint: BoxEndpoint<'static>,
+        header_read_timeout: Duration,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(address).await?;
         let local = listener.local_addr()?;
         Ok(Self {
             listener,
-            header_read_timeout: http.read_timeout,
-            endpoint: Arc::new(gatehouse_http::endpoint(app, http)),
+            header_read_timeout,
+            endpoint: Arc::new(endpoint),
             local,
         })
     }
@@ -70,6 +84,11 @@ impl Application {
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.local.port()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets in-flight requests
@@ -139,20 +158,55 @@ struct Service {
 }
 
 impl Service {
-    async fn call(
+    /// Starts `request` at once, in a task of its own, and returns the wait for its answer.
+    /// hyper drops that wait when the client hangs up — possibly before ever polling it —
+    /// but the task runs on, and the [`ClientWatch`] it carries tells the completion line
+    /// that nobody is waiting any more (issue 15).
+    fn call(
         self,
         request: hyper::Request<hyper::body::Incoming>,
-    ) -> Result<
-        hyper::Response<impl Body<Data = Bytes, Error = io::Error> + Send + 'static>,
-        Infallible,
+    ) -> impl Future<
+        Output = Result<
+            hyper::Response<impl Body<Data = Bytes, Error = io::Error> + Send + 'static>,
+            Infallible,
+        >,
     > {
-        let request = Request::from((
+        let watch = ClientWatch::default();
+        let mut request = Request::from((
             request,
             LocalAddr(Addr::SocketAddr(self.local)),
             RemoteAddr(Addr::SocketAddr(self.peer)),
             Scheme::HTTP,
         ));
-        let response: hyper::Response<_> = self.endpoint.get_response(request).await.into();
-        Ok(response)
+        request.extensions_mut().insert(watch.clone());
+        let endpoint = self.endpoint;
+        let answer = tokio::spawn(async move { endpoint.get_response(request).await });
+        let waiting = Waiting(Some(watch));
+        async move {
+            let response = answer.await.unwrap_or_else(|failed| {
+                // The endpoint catches its handlers' panics; this is a middleware's bug.
+                tracing::error!(error = %failed, "request task failed");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            });
+            waiting.answered();
+            Ok(response.into())
+        }
+    }
+}
+
+/// Marks the request's client gone when the wait for its answer is dropped unanswered.
+struct Waiting(Option<ClientWatch>);
+
+impl Waiting {
+    fn answered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(watch) = &self.0 {
+            watch.mark_gone();
+        }
     }
 }

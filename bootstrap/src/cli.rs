@@ -29,7 +29,8 @@ impl Cli {
 pub enum Command {
     /// Run the HTTP server until SIGTERM or SIGINT.
     ///
-    /// Listens on HOST:PORT (127.0.0.1:8000 by default). In development the database schema is
+    /// Listens on HOST:PORT (127.0.0.1:8000 by default), and serves Prometheus metrics at
+    /// /metrics on METRICS_ADDR when it is set. In development the database schema is
     /// migrated at start; elsewhere only with --migrate, and a server whose schema is behind
     /// answers /health/ready with 503 until `gatehouse migrate up` has run.
     Serve(ServeArgs),
@@ -99,6 +100,22 @@ pub struct ServeArgs {
     /// `gatehouse migrate up` step.
     #[arg(long)]
     pub migrate: bool,
+
+    /// Debug builds only: also serve two routes that fail on purpose (a 500 and a panic), for
+    /// the black-box tests of error reporting.
+    #[cfg(debug_assertions)]
+    #[arg(long, hide = true)]
+    pub test_faults: bool,
+}
+
+impl ServeArgs {
+    /// Whether the failing routes are mounted; never in a release build.
+    pub fn test_faults(&self) -> bool {
+        #[cfg(debug_assertions)]
+        return self.test_faults;
+        #[cfg(not(debug_assertions))]
+        false
+    }
 }
 
 #[derive(Debug, Subcommand)]

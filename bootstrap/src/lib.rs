@@ -2,6 +2,7 @@
 //! interface, kept here so the composition root and the tests share them.
 
 pub mod app;
+pub mod build_info;
 pub mod cli;
 pub mod commands;
 pub mod config;

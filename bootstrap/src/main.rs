@@ -22,7 +22,9 @@ async fn run(command: Command) -> Result<ExitCode, ExitCode> {
         Command::CheckConfig => commands::check_config::run(&configure()?),
         Command::Healthcheck(args) => commands::healthcheck::run(&args).await,
         Command::Openapi(args) => commands::openapi::run(&args),
-        Command::Serve(args) => commands::serve::run(configure()?, args.migrate).await,
+        Command::Serve(args) => {
+            commands::serve::run(configure()?, args.migrate, args.test_faults()).await
+        }
         Command::CreateSuperuser(args) => {
             commands::create_superuser::run(configure()?, &args).await
         }

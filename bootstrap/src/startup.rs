@@ -20,7 +20,7 @@ pub fn configure() -> Result<Settings, ExitCode> {
         eprintln!("{errors}");
         ExitCode::from(EX_CONFIG)
     })?;
-    if let Err(e) = telemetry::init(&settings.log) {
+    if let Err(e) = telemetry::init(&settings.log, &settings.observability) {
         eprintln!("gatehouse: logging was already set up, keeping it: {e}");
     }
     for warning in warnings {

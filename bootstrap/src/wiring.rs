@@ -17,6 +17,7 @@ use gatehouse_sql::{SqlStore, migrate::Migrations};
 use gatehouse_tokens::{KeyPurpose, OpaqueTokenService, build_access_tokens, derive_key};
 
 use crate::config::{AllowedOrigins, MailSettings, Settings, SmtpSecurity};
+use crate::telemetry::metrics::Gauges;
 
 /// How long queued mail may take to go out once the server has stopped serving.
 const MAIL_DRAIN: Duration = Duration::from_secs(10);
@@ -45,14 +46,25 @@ pub struct Service {
     pub resources: Resources,
 }
 
-/// What must be let go in order when the service stops.
+/// What must be let go in order when the service stops, and what the metrics read.
 pub struct Resources {
     store: SqlStore,
     /// The SMTP queue's worker; `None` while email is off.
     mail: Option<MailWorker>,
+    /// Read by the metrics.
+    hasher: Arc<Argon2Hasher>,
 }
 
 impl Resources {
+    /// The resources the metrics read at each scrape.
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            db: self.store.clone(),
+            mail: self.mail.as_ref().map(MailWorker::depth),
+            hasher: Arc::clone(&self.hasher),
+        }
+    }
+
     /// Lets queued mail out (for up to [`MAIL_DRAIN`]), then closes the database pool.
     pub async fn close(self) {
         if let Some(mail) = self.mail {
@@ -84,6 +96,10 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         None => (Arc::new(LogMailer), None),
     };
     let secret = settings.secret_key.expose().as_bytes();
+    let hasher = Arc::new(Argon2Hasher::new(
+        settings.hashing.params,
+        settings.hashing.pool,
+    )?);
     let ports = Ports {
         users: store.users(),
         items: store.items(),
@@ -91,10 +107,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         reset_tokens: store.reset_tokens(),
         limiter: store.limiter(),
         readiness: store.readiness(),
-        hasher: Arc::new(Argon2Hasher::new(
-            settings.hashing.params,
-            settings.hashing.pool,
-        )?),
+        hasher: hasher.clone(),
         access_tokens: build_access_tokens(settings.tokens.format, settings.tokens.claims)?,
         opaque_tokens: Arc::new(OpaqueTokenService::new(derive_key(
             secret,
@@ -125,11 +138,16 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         request_timeout: server.request_timeout,
         read_timeout: server.read_timeout,
         frontend_dir: server.frontend_dir,
+        test_faults: false,
     };
     Ok(Service {
         app,
         http,
-        resources: Resources { store, mail },
+        resources: Resources {
+            store,
+            mail,
+            hasher,
+        },
     })
 }
 

@@ -498,6 +498,69 @@ fn valid_production_configuration_is_summarised_without_secrets() {
     }
 }
 
+/// Issue 15: `check-config` says whether metrics and Sentry are on, never showing the DSN's key.
+#[test]
+fn check_config_shows_metrics_and_sentry_on_or_off_with_the_dsn_redacted() {
+    let key = "0123456789abcdef0123456789abcdef";
+    let dsn = format!("https://{key}@o1.ingest.sentry.io/42");
+    let on = check_config(&production(&[
+        ("METRICS_ADDR", "0.0.0.0:9100"),
+        ("SENTRY_DSN", dsn.as_str()),
+    ]));
+    assert_eq!(on.code, Some(0), "{}", on.output());
+    for expected in [
+        "metrics: on, http://0.0.0.0:9100/metrics",
+        "sentry: on, https://***@o1.ingest.sentry.io:443/42, release gatehouse@",
+    ] {
+        assert!(
+            on.stdout.contains(expected),
+            "{expected} missing:\n{}",
+            on.stdout
+        );
+    }
+    assert!(!on.output().contains(key), "{}", on.output());
+
+    let off = check_config(&production(&[]));
+    for expected in [
+        "metrics: off (METRICS_ADDR unset)",
+        "sentry: off (SENTRY_DSN unset)",
+    ] {
+        assert!(
+            off.stdout.contains(expected),
+            "{expected} missing:\n{}",
+            off.stdout
+        );
+    }
+    let development = check_config(&[("ENVIRONMENT", "development"), ("SENTRY_DSN", dsn.as_str())]);
+    assert!(
+        development
+            .stdout
+            .contains("sentry: off in development (SENTRY_DSN ignored)"),
+        "{}",
+        development.stdout
+    );
+}
+
+/// Issue 15: a DSN or metrics address that cannot work stops the start, like any bad value.
+#[test]
+fn a_bad_sentry_dsn_or_metrics_address_exits_78_without_echo() {
+    let run = gatehouse(
+        &["serve"],
+        &production(&[
+            ("SENTRY_DSN", "https://secret-dsn-key@sentry.example.com/"),
+            ("METRICS_ADDR", "127.0.0.1:8000"),
+        ]),
+    );
+    assert_eq!(run.code, Some(EX_CONFIG), "{}", run.output());
+    assert!(
+        run.names("SENTRY_DSN") && run.names("METRICS_ADDR"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.output().contains("secret-dsn-key"), "{}", run.output());
+    assert!(run.stdout.is_empty(), "nothing may start: {}", run.stdout);
+}
+
 #[test]
 fn development_with_nothing_set_passes_with_warnings() {
     let run = check_config(&[("ENVIRONMENT", "development")]);
@@ -519,19 +582,16 @@ fn development_with_nothing_set_passes_with_warnings() {
 
 #[test]
 fn warnings_are_json_log_lines_outside_development() {
-    let run = check_config(&production(&[(
-        "SENTRY_DSN",
-        "https://k@sentry.example.com/1",
-    )]));
+    let run = check_config(&production(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "61")]));
     assert_eq!(run.code, Some(0), "{}", run.output());
     let warning = run
         .stdout
         .lines()
-        .find(|line| line.contains("SENTRY_DSN"))
+        .find(|line| line.contains("ACCESS_TOKEN_EXPIRE_MINUTES"))
         .expect("a warning line");
     let line: serde_json::Value = serde_json::from_str(warning).expect("JSON");
     assert_eq!(line["level"], "WARN");
-    assert_eq!(line["variable"], "SENTRY_DSN");
+    assert_eq!(line["variable"], "ACCESS_TOKEN_EXPIRE_MINUTES");
     assert!(line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
 }
 

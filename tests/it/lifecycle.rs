@@ -103,3 +103,42 @@ async fn a_request_past_its_timeout_still_completes_its_use_case() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Issue 15 item 3: a client that hangs up before its answer still gets its request's
+/// completion line — the status the work ended with, the latency, and that nobody was there.
+#[tokio::test]
+async fn a_request_whose_client_hangs_up_still_writes_its_completion_line() {
+    // A costly hash (a fraction of a second): the client is long gone when it ends.
+    let server = ServedBinary::start(
+        BINARY,
+        &[
+            ("ARGON2_MEMORY_KIB", "65536"),
+            ("ARGON2_ITERATIONS", "4"),
+            // However slow the machine, the work ends in a 200, not the timeout's 503.
+            ("REQUEST_TIMEOUT_SECONDS", "600"),
+        ],
+    );
+    server.wait_ready().await;
+    let address = format!("127.0.0.1:{}", server.port);
+
+    let body = r#"{"email":"gone@example.com","password":"correct horse battery"}"#;
+    let mut stream = TcpStream::connect(&address).await.expect("connect");
+    let request = format!(
+        "POST /api/v1/users/signup HTTP/1.1\r\nHost: {address}\r\nX-Request-Id: client-gone-1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    drop(stream);
+
+    let line = server
+        .wait_for_line("completion line of the abandoned request", |line| {
+            line["span"]["request_id"] == "client-gone-1" && line["message"] == "request completed"
+        })
+        .await;
+    assert_eq!(line["status"], 200, "{line}");
+    assert_eq!(line["client_gone"], true, "{line}");
+    assert!(
+        line["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{line}"
+    );
+}

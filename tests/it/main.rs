@@ -7,6 +7,7 @@ mod healthcheck;
 mod lifecycle;
 mod logs;
 mod mail_tls;
+mod observability;
 mod races;
 mod served_mail;
 mod sql;

@@ -6,6 +6,7 @@ pub mod emails;
 pub mod frontend;
 pub mod process;
 pub mod proxy;
+pub mod sentry;
 pub mod smtp;
 pub mod stores;
 pub mod tls;

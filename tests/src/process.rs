@@ -30,6 +30,11 @@ impl ServedBinary {
     /// Starts `gatehouse serve` (development, temp SQLite, `LOG_FORMAT=json`) with `extra`
     /// variables on top, in a fresh directory, logs to `<dir>/stdout.log`.
     pub fn start(binary: &str, extra: &[(&str, &str)]) -> Self {
+        Self::start_with(binary, &[], extra)
+    }
+
+    /// [`ServedBinary::start`] with `args` after `serve` (e.g. `--test-faults`).
+    pub fn start_with(binary: &str, args: &[&str], extra: &[(&str, &str)]) -> Self {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("gatehouse-served-{}-{port}", std::process::id()));
@@ -38,6 +43,7 @@ impl ServedBinary {
         let database = format!("sqlite://{}?mode=rwc", dir.join("gatehouse.db").display());
         let child = Command::new(binary)
             .arg("serve")
+            .args(args)
             .env_clear()
             .env("ENVIRONMENT", "development")
             .env("HOST", "127.0.0.1")
@@ -108,6 +114,32 @@ impl ServedBinary {
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits (up to 60 s) for a JSON log line that `wanted` accepts, and returns it; `what`
+    /// names it in the failure.
+    pub async fn wait_for_line(
+        &self,
+        what: &str,
+        wanted: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let found = self
+                .log()
+                .lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .find(|line| wanted(line));
+            if let Some(line) = found {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} in the log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

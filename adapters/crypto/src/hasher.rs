@@ -73,6 +73,11 @@ impl Argon2Hasher {
     pub fn params(&self) -> HashParams {
         self.work.params
     }
+
+    /// Hashes running right now, each holding a permit (for the metrics).
+    pub fn permits_in_use(&self) -> usize {
+        self.pool.in_use()
+    }
 }
 
 impl std::fmt::Debug for Argon2Hasher {

@@ -7,6 +7,7 @@
 
 mod hasher;
 mod memory;
+pub mod metrics;
 mod params;
 mod pool;
 mod stored;

@@ -2,12 +2,14 @@
 //! (pitfall H1), and at most `permits` pieces of it run at once (PW-06).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gatehouse_domain::Infra;
+use metrics::{counter, histogram};
 use tokio::sync::Semaphore;
 
 use crate::PoolLimits;
+use crate::metrics::{QUEUE_TIMEOUTS, QUEUE_WAIT};
 
 /// The pool stayed saturated past the wait limit; surfaces as `Infra::Unavailable` (503).
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +20,7 @@ pub struct PoolSaturated(pub Duration);
 #[derive(Debug)]
 pub(crate) struct BlockingPool {
     permits: Arc<Semaphore>,
+    size: usize,
     max_wait: Duration,
 }
 
@@ -25,6 +28,7 @@ impl BlockingPool {
     pub(crate) fn new(limits: PoolLimits) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(limits.permits.get())),
+            size: limits.permits.get(),
             max_wait: limits.max_wait,
         }
     }
@@ -42,9 +46,15 @@ impl BlockingPool {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| Infra::unavailable(PoolSaturated(self.max_wait)))?
+        let asked = Instant::now();
+        let permit =
+            tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned()).await;
+        histogram!(QUEUE_WAIT).record(asked.elapsed().as_secs_f64());
+        let permit = permit
+            .map_err(|_| {
+                counter!(QUEUE_TIMEOUTS).increment(1);
+                Infra::unavailable(PoolSaturated(self.max_wait))
+            })?
             .map_err(Infra::unexpected)?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
@@ -53,6 +63,11 @@ impl BlockingPool {
         })
         .await
         .map_err(Infra::unexpected)
+    }
+
+    /// Permits held right now (hashes running).
+    pub(crate) fn in_use(&self) -> usize {
+        self.size - self.permits.available_permits()
     }
 
     /// Permits free right now; lets tests wait until a blocker really holds one.
@@ -103,6 +118,7 @@ pub(crate) mod tests {
     async fn a_second_task_past_the_wait_limit_is_unavailable() {
         let pool = one_permit(Duration::from_millis(20));
         let (release, blocker) = occupy(&pool).await;
+        assert_eq!(pool.in_use(), 1);
 
         let second = pool.run(|| 1).await;
         assert!(matches!(second, Err(Infra::Unavailable(_))), "{second:?}");

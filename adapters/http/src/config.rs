@@ -28,6 +28,9 @@ pub struct HttpConfig {
     /// `FRONTEND_DIR`: the built web front end to serve for every path no route claims (outside
     /// the API, docs, health and `/.well-known/` prefixes); `None` serves none.
     pub frontend_dir: Option<PathBuf>,
+    /// Debug builds only: mount the routes that fail on purpose (`faults.rs`), for the
+    /// black-box tests of error reporting. Ignored by release builds.
+    pub test_faults: bool,
 }
 
 impl HttpConfig {
@@ -50,6 +53,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(5),
             frontend_dir: None,
+            test_faults: false,
         }
     }
 }

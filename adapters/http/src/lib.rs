@@ -8,6 +8,9 @@ mod config;
 mod dto;
 mod errors;
 mod extract;
+#[cfg(debug_assertions)]
+mod faults;
+pub mod metrics;
 mod middleware;
 mod openapi;
 mod problem;
@@ -22,17 +25,22 @@ use gatehouse_application::Gatehouse;
 use poem::{EndpointExt, IntoResponse, endpoint::BoxEndpoint, middleware::CatchPanic};
 
 pub use config::HttpConfig;
+pub use middleware::{ClientWatch, REQUEST_TARGET};
 pub use openapi::document as openapi_document;
 
 /// The whole HTTP application for `app` under `config`, ready for `poem::Server`.
 pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {
     let built = openapi::build(&config);
-    let routes = routing::table(&config);
+    #[allow(unused_mut)]
+    let (mut routes, mut api) = (routing::table(&config), built.endpoint);
+    #[cfg(debug_assertions)]
+    if config.test_faults {
+        routes.extend_from_slice(faults::ROUTES);
+        api = faults::mount(api);
+    }
     let spa = config.frontend_dir.as_deref().map(spa::Spa::new);
     let config = Arc::new(config);
-    built
-        .endpoint
-        .with(routing::Routing::new(routes, spa))
+    api.with(routing::Routing::new(routes, spa))
         .with(middleware::Detach)
         .with(middleware::BodyLimit::new(
             config.max_body_bytes,

@@ -4,7 +4,7 @@
 //! is not the API's, docs', health's or `/.well-known/`'s (see [`crate::spa`]); else 404 — all
 //! in the `{"detail"}` envelope.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
@@ -25,7 +25,7 @@ pub struct RouteSpec {
     pub path: &'static str,
 }
 
-const fn r(method: &'static str, path: &'static str) -> RouteSpec {
+pub(crate) const fn r(method: &'static str, path: &'static str) -> RouteSpec {
     RouteSpec { method, path }
 }
 
@@ -107,6 +107,23 @@ impl RouteSpec {
                 _ => return false,
             }
         }
+    }
+}
+
+/// Where the routing tells the envelope which template a request matched, for the metrics'
+/// `route` label (issue 15): set before the handler runs, so a request that times out is
+/// still labelled. Unset for a path no route matches.
+#[derive(Clone, Debug, Default)]
+pub struct MatchedRoute(Arc<OnceLock<&'static str>>);
+
+impl MatchedRoute {
+    fn set(&self, template: &'static str) {
+        let _ = self.0.set(template);
+    }
+
+    /// The matched template, if any.
+    pub fn get(&self) -> Option<&'static str> {
+        self.0.get().copied()
     }
 }
 
@@ -235,7 +252,13 @@ impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
 
     async fn call(&self, mut request: Request) -> poem::Result<Response> {
         let path = request.uri().path().to_owned();
-        match self.resolve(request.method(), &path) {
+        let resolution = self.resolve(request.method(), &path);
+        if let (Resolution::Handle(route) | Resolution::MethodNotAllowed(route), Some(slot)) =
+            (&resolution, request.extensions().get::<MatchedRoute>())
+        {
+            slot.set(route.path);
+        }
+        match resolution {
             Resolution::Handle(route) => {
                 tracing::Span::current().record("route", route.path);
                 if let Some(inner) = self.inner_path(&path, route) {

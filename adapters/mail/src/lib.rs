@@ -13,6 +13,6 @@ mod smtp;
 mod tls;
 
 pub use log::LogMailer;
-pub use queue::{Delivery, MailWorker, QueuedMailer};
+pub use queue::{Delivery, MailWorker, QueueDepth, QueuedMailer};
 pub use smtp::{Security, SmtpConfig, SmtpCredentials, SmtpSetupError, smtp_mailer};
 pub use tls::{CaBundle, CaBundleError};

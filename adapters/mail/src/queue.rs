@@ -98,7 +98,23 @@ impl Mailer for QueuedMailer {
     }
 }
 
+/// How many messages wait in the queue right now, for the metrics (issue 15).
+#[derive(Clone, Debug)]
+pub struct QueueDepth(mpsc::Sender<OutgoingEmail>);
+
+impl QueueDepth {
+    /// Messages queued and not yet taken by the delivery task.
+    pub fn waiting(&self) -> usize {
+        self.0.max_capacity() - self.0.capacity()
+    }
+}
+
 impl MailWorker {
+    /// A handle reading the queue's depth; it keeps the queue open, like the mailer does.
+    pub fn depth(&self) -> QueueDepth {
+        QueueDepth(self.queue.clone())
+    }
+
     /// Takes no more mail and waits up to `grace` for the queued messages to go out; what is
     /// left then is dropped with a warning.
     pub async fn drain(self, grace: Duration) {

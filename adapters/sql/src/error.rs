@@ -6,7 +6,7 @@
 use gatehouse_domain::Infra;
 use gatehouse_domain::ports::{OwnedWriteError, UserWriteError};
 use sea_orm::sqlx;
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr};
 
 /// SQLSTATEs meaning "try again shortly": lock and statement timeouts, serialisation and
 /// deadlock aborts, too many connections. Classes 08 (connection) and 57P (shutdown,
@@ -68,7 +68,13 @@ fn is_not_null_violation(e: &DbErr) -> bool {
 
 fn is_transient(e: &DbErr) -> bool {
     match e {
-        DbErr::ConnectionAcquire(_) => true,
+        DbErr::ConnectionAcquire(reason) => {
+            if matches!(reason, ConnAcquireErr::Timeout) {
+                // The pool-exhaustion count of the metrics (issue 15); the caller logs the error.
+                tracing::debug!(event = "db_acquire_timeout", "no pooled connection in time");
+            }
+            true
+        }
         // A connection that could not be set up is the database being unreachable, whatever
         // sqlx calls it: a peer that accepts and at once closes (a proxy or pooler whose
         // backend is gone) is reported as "unexpected response from SSLRequest: 0x00".
@@ -111,7 +117,6 @@ fn is_transient_sqlx(e: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::ConnAcquireErr;
 
     #[test]
     fn an_exhausted_pool_is_unavailable_and_a_logic_error_unexpected() {

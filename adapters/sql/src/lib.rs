@@ -32,6 +32,14 @@ use gatehouse_domain::ports::{
 
 pub use options::{ConnectError, DbOptions};
 
+/// How many connections the pool holds, how many of them are idle, and its ceiling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 /// An open pool; every accessor hands out a port over it.
 #[derive(Clone)]
 pub struct SqlStore {
@@ -92,6 +100,30 @@ impl SqlStore {
     /// Readiness: reachable within a short timeout and no migration pending.
     pub fn readiness(&self) -> Arc<dyn Readiness> {
         Arc::new(readiness::SqlReadiness(self.db.clone()))
+    }
+
+    /// The pool's state right now, for the metrics (issue 15).
+    pub fn pool_stats(&self) -> PoolStats {
+        let conn = &self.db.conn;
+        let (size, idle, max) = match conn.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let pool = conn.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            _ => {
+                let pool = conn.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+        };
+        PoolStats { size, idle, max }
     }
 
     /// Closes the pool, waiting for checked-out connections to come back (graceful

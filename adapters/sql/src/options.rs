@@ -12,6 +12,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 /// (mapped to `Infra::Unavailable`).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The level of sqlx's `sqlx::pool::acquire` event, which carries `acquired_after_secs`.
+const ACQUIRE_TIME_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
+
 /// Where the database is and how the pool behaves. `Debug` hides the URL's password.
 #[derive(Clone)]
 pub struct DbOptions {
@@ -147,6 +150,10 @@ pub(crate) async fn open(
         // sqlx logs statements with their bound values (SECURITY.md S3, ERR-04).
         .sqlx_logging(false)
         .record_stmt_in_spans(false);
+    // sqlx times every acquire; at DEBUG its event reaches the acquire-wait metric (issue 15)
+    // and stays out of the logs unless `RUST_LOG` names `sqlx`.
+    opt.map_sqlx_postgres_pool_opts(|o| o.acquire_time_level(ACQUIRE_TIME_LEVEL))
+        .map_sqlx_sqlite_pool_opts(|o| o.acquire_time_level(ACQUIRE_TIME_LEVEL));
     match target.engine {
         Engine::Postgres => {
             // sqlx sends `extra_float_digits` as a startup parameter, which PgBouncer refuses

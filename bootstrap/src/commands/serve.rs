@@ -1,24 +1,61 @@
-//! `gatehouse serve`: assemble, bind, serve until SIGTERM/SIGINT, drain, let queued mail out,
-//! close the pool.
+//! `gatehouse serve`: start error reporting and the metrics recorder when configured,
+//! assemble, bind (the API, and the metrics on their own listener), serve until
+//! SIGTERM/SIGINT, drain, let queued mail out, close the pool.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use gatehouse_domain::error_chain;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
+use crate::telemetry::{metrics, sentry};
 use crate::{app::Application, config::Settings, wiring};
 
-/// Runs the server; exit 0 after a graceful stop, 1 when it cannot start.
-pub async fn run(settings: Settings, migrate: bool) -> ExitCode {
+/// Runs the server; exit 0 after a graceful stop, 1 when it cannot start. `test_faults`
+/// mounts the failing test routes (debug builds only).
+pub async fn run(settings: Settings, migrate: bool, test_faults: bool) -> ExitCode {
+    // Reporting starts first, and is flushed last (when this guard drops).
+    let _reporter = settings
+        .observability
+        .sentry
+        .dsn()
+        .map(|dsn| sentry::start(dsn, settings.environment.as_str()));
+    let recorder = match settings.observability.metrics_addr {
+        None => None,
+        Some(address) => match metrics::install() {
+            Ok(handle) => Some((address, handle)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot install the metrics recorder");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let bind = settings.server.bind;
     let grace = settings.server.shutdown_grace;
     // Development applies migrations itself; elsewhere that is an explicit step, and a
     // server whose schema is behind stays not ready.
     let migrate = migrate || settings.environment.is_development();
-    let service = match wiring::assemble(settings, migrate).await {
+    let mut service = match wiring::assemble(settings, migrate).await {
         Ok(service) => service,
         Err(e) => {
             tracing::error!(error = %error_chain(&e), "cannot start");
             return ExitCode::FAILURE;
+        }
+    };
+    service.http.test_faults = test_faults;
+    let read_timeout = service.http.read_timeout;
+    let metrics_server = match recorder {
+        None => None,
+        Some((address, handle)) => {
+            let endpoint = metrics::endpoint(handle.clone(), service.resources.gauges());
+            match Application::bind_endpoint(&address.to_string(), endpoint, read_timeout).await {
+                Ok(listener) => Some(MetricsServer::start(listener, handle)),
+                Err(e) => {
+                    tracing::error!(error = %e, address = %address, "cannot bind the metrics listener");
+                    return ExitCode::FAILURE;
+                }
+            }
         }
     };
     let server = match Application::bind(&bind.to_string(), service.app, service.http).await {
@@ -30,6 +67,9 @@ pub async fn run(settings: Settings, migrate: bool) -> ExitCode {
     };
     tracing::info!(address = %bind, port = server.port(), "serving");
     let result = server.run_until(shutdown_signal(), grace).await;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.stop().await;
+    }
     service.resources.close().await;
     match result {
         Ok(()) => {
@@ -40,6 +80,41 @@ pub async fn run(settings: Settings, migrate: bool) -> ExitCode {
             tracing::error!(error = %e, "server failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The metrics listener and the recorder's upkeep, running beside the API.
+struct MetricsServer {
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<()>,
+    upkeep: JoinHandle<()>,
+}
+
+impl MetricsServer {
+    fn start(listener: Application, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        let address = listener.local_addr();
+        tracing::info!(address = %address, "serving metrics at /metrics");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(async move {
+            let stopped = async {
+                let _ = stopped.await;
+            };
+            // Scrapes are quick; none is worth waiting for at shutdown.
+            if let Err(e) = listener.run_until(stopped, Duration::ZERO).await {
+                tracing::warn!(error = %e, "the metrics listener failed");
+            }
+        });
+        Self {
+            stop,
+            serving,
+            upkeep: tokio::spawn(metrics::upkeep(handle)),
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.serving.await;
+        self.upkeep.abort();
     }
 }
 

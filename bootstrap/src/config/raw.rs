@@ -55,6 +55,9 @@ pub(super) struct RawSettings {
     pub trusted_proxies: Option<String>,
     pub frontend_dir: Option<String>,
 
+    // Telemetry besides the logs (issue 15); `SENTRY_DSN` is the template's, above.
+    pub metrics_addr: Option<String>,
+
     // Database pool and the direct endpoint for migrations.
     pub database_migration_url: Option<String>,
     pub database_max_connections: Option<String>,

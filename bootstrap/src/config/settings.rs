@@ -12,6 +12,7 @@ use crate::telemetry::LogSettings;
 use super::database::{self, DatabaseSettings};
 use super::environment::{self, Environment};
 use super::mail::{self, MailSettings};
+use super::observability::{self, ObservabilitySettings};
 use super::policy::{self, HashingSettings};
 use super::raw::RawSettings;
 use super::report::{ConfigError, ConfigErrors, Report, Warning};
@@ -37,6 +38,8 @@ pub struct Settings {
     pub frontend_host: String,
     pub server: ServerSettings,
     pub log: LogSettings,
+    /// Metrics and Sentry (issue 15).
+    pub observability: ObservabilitySettings,
     pub database: DatabaseSettings,
     /// Token format with parsed keys and claims, for `gatehouse_tokens::build_access_tokens`.
     pub tokens: AccessTokenSettings,
@@ -93,7 +96,7 @@ impl Settings {
         let server = &self.server;
         let policy = &self.policy;
         let hashing = &self.hashing;
-        vec![
+        let mut lines = vec![
             ("environment", self.environment.to_string()),
             ("project name", self.project_name.clone()),
             ("listen on", server.bind.to_string()),
@@ -204,7 +207,9 @@ impl Settings {
                     .as_ref()
                     .map_or("none".to_owned(), |s| s.email.to_string()),
             ),
-        ]
+        ];
+        lines.extend(observability::describe(&self.observability));
+        lines
     }
 }
 
@@ -278,12 +283,7 @@ fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors>
     };
     let hashing = policy::hashing(&mut report, raw);
     let mail = mail::settings(&mut report, raw, &project_name);
-    if raw.sentry_dsn.is_some() {
-        report.warn(
-            "SENTRY_DSN",
-            "is set but Gatehouse does not report to Sentry; it is ignored",
-        );
-    }
+    let observability = observability::settings(&mut report, raw, server.bind, development);
     match (report.finish(), secret_key, database, tokens) {
         (Err(errors), ..) => Err(errors),
         (Ok(warnings), Some(secret_key), Some(database), Some(tokens)) => Ok((
@@ -294,6 +294,7 @@ fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors>
                 frontend_host,
                 server,
                 log,
+                observability,
                 database,
                 tokens,
                 policy,
@@ -484,6 +485,8 @@ mod tests {
             &[("SMTP_SSL", "2")],
             &[("EMAILS_FROM_EMAIL", "noreply")],
             &[("SMTP_CA_FILE", "/nonexistent/ca.pem")],
+            &[("METRICS_ADDR", "localhost:9100")],
+            &[("SENTRY_DSN", "sentry.example.com")],
         ];
         for case in cases {
             let mut vars = vec![("ENVIRONMENT", "development")];
@@ -496,14 +499,14 @@ mod tests {
     }
 
     #[test]
-    fn ignored_template_variables_are_accepted() {
-        let (_, warnings) = load(&production(&[
+    fn template_variables_are_accepted_and_sentry_reports_outside_development() {
+        let (settings, warnings) = load(&production(&[
             ("SENTRY_DSN", "https://key@sentry.example.com/1"),
             ("EMAIL_TEST_USER", "test@example.com"),
         ]))
         .unwrap();
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].variable, "SENTRY_DSN");
-        assert!(!warnings[0].message.contains("key@"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(settings.observability.sentry.dsn().is_some());
+        assert!(!format!("{settings:?}").contains("key@"));
     }
 }

@@ -3,7 +3,8 @@
 //! can stay open holding its row locks (sqlx#4393), stalling every later request on those
 //! rows. The answer may be abandoned; the work completes or rolls back. This sits inside the
 //! body limit, which has read the whole (bounded) body already, so the task never waits on
-//! the client.
+//! the client. A handler that panics is answered 500 and its response marked [`Panicked`], so
+//! the envelope's completion line says so and the panic is reported once, not twice.
 
 use std::sync::Arc;
 
@@ -11,6 +12,10 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 
 use crate::problem::ApiError;
+
+/// Marks the 500 that stands in for a handler's panic.
+#[derive(Clone, Copy, Debug)]
+pub struct Panicked;
 
 /// See the module documentation.
 pub struct Detach;
@@ -40,8 +45,14 @@ impl<E: Endpoint + 'static> Endpoint for DetachEndpoint<E> {
                 .in_current_span(),
         );
         task.await.unwrap_or_else(|failed| {
-            tracing::error!(error = %failed, "request task failed");
-            Ok(ApiError::internal().into_response())
+            let mut response = ApiError::internal().into_response();
+            if failed.is_panic() {
+                // The panic hook has logged what panicked and where.
+                response.extensions_mut().insert(Panicked);
+            } else {
+                tracing::error!(error = %failed, "request task failed");
+            }
+            Ok(response)
         })
     }
 }

@@ -2,16 +2,33 @@
 //! each request gets a request id and one tracing span with one completion log line,
 //! and the security headers of CONTRACT.md §9i / SECURITY.md HDR-01 are set. URLs longer
 //! than [`MAX_URI_BYTES`] are refused first with 414 (SECURITY.md §5 B4).
-
-use std::time::{Duration, Instant};
+//!
+//! The completion line and the HTTP metrics are written here, for every request, also one
+//! whose client hung up before the answer (issue 15): the server runs each request in a task
+//! of its own, which a hang-up does not cancel, and tells through a [`ClientWatch`] whether
+//! anyone is still waiting, so the line says what was answered, how long it took, and that
+//! the client was gone.
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
 };
 use tracing::{Instrument, field};
 
-use crate::{client::ClientInfo, problem::ApiError};
+use super::Panicked;
+use crate::{
+    client::ClientInfo,
+    metrics::{self, InFlight},
+    problem::ApiError,
+    routing::MatchedRoute,
+};
 
 /// Longest path and query accepted, as nginx's default; the server's head limit leaves room
 /// above it, so a long URL gets this 414 rather than the parser's 431.
@@ -19,6 +36,10 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// Header carrying the request id both ways.
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// The tracing target of the request span and its completion line, which telemetry picks
+/// out (error reporting) by it.
+pub const REQUEST_TARGET: &str = "gatehouse_http::request";
 
 /// CSP for JSON: nothing may load, nothing may frame us.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -53,6 +74,23 @@ impl<E: Endpoint> Middleware<E> for Envelope {
 pub struct EnvelopeEndpoint<E> {
     inner: E,
     request_timeout: Duration,
+}
+
+/// Whether the client of a request is still waiting for its answer: the server puts one in
+/// the request's extensions and marks it when the connection drops the request, and the
+/// completion line reports it. A request without one counts as watched throughout.
+#[derive(Clone, Debug, Default)]
+pub struct ClientWatch(Arc<AtomicBool>);
+
+impl ClientWatch {
+    /// The client went away before the answer.
+    pub fn mark_gone(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn is_gone(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The client's request id when it is 1–128 visible ASCII characters, else a new UUID.
@@ -115,11 +153,62 @@ fn secure(response: &mut Response, path: &str, request_id: &str) {
     response.headers_mut().remove(header::SERVER);
 }
 
+/// What the completion line and the metrics say about one request.
+struct Completion {
+    started: Instant,
+    method: Method,
+    route: MatchedRoute,
+}
+
+impl Completion {
+    /// Writes the completion line in the request's span and records the metrics; `gone` when
+    /// the client hung up before the answer.
+    fn finish(&self, response: &Response, gone: bool) {
+        let status = response.status();
+        let took = self.started.elapsed();
+        let latency_ms = took.as_secs_f64() * 1000.0;
+        // Present only when true, so ordinary lines stay as they were.
+        let client_gone = gone.then_some(true);
+        let panicked = response.extensions().get::<Panicked>().map(|_| true);
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(
+                target: REQUEST_TARGET,
+                status = status.as_u16(),
+                latency_ms,
+                client_gone,
+                panicked,
+                "request completed"
+            );
+        } else {
+            tracing::info!(
+                target: REQUEST_TARGET,
+                status = status.as_u16(),
+                latency_ms,
+                client_gone,
+                "request completed"
+            );
+        }
+        let route = self.route.get().unwrap_or(metrics::UNMATCHED);
+        metrics::record(route, &self.method, status, took);
+    }
+}
+
 impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut request: Request) -> poem::Result<Response> {
-        let started = Instant::now();
+        let _in_flight = InFlight::start();
+        let completion = Completion {
+            started: Instant::now(),
+            method: request.method().clone(),
+            route: MatchedRoute::default(),
+        };
+        request.extensions_mut().insert(completion.route.clone());
+        let watch = request
+            .extensions()
+            .get::<ClientWatch>()
+            .cloned()
+            .unwrap_or_default();
         let id = request_id(&request);
         let path = request.uri().path().to_owned();
         // The query string is never logged: it could carry a token (SECURITY.md W7). Who
@@ -129,6 +218,7 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         let client = info.0.clone();
         request.extensions_mut().insert(info);
         let span = tracing::info_span!(
+            target: REQUEST_TARGET,
             "request",
             request_id = %id,
             method = %request.method(),
@@ -157,15 +247,7 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         };
         let mut response = inner.instrument(span.clone()).await;
         secure(&mut response, &path, &id);
-        let status = response.status();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        span.in_scope(|| {
-            if status == StatusCode::INTERNAL_SERVER_ERROR {
-                tracing::error!(status = status.as_u16(), latency_ms, "request completed");
-            } else {
-                tracing::info!(status = status.as_u16(), latency_ms, "request completed");
-            }
-        });
+        span.in_scope(|| completion.finish(&response, watch.is_gone()));
         Ok(response)
     }
 }

@@ -9,5 +9,5 @@ mod envelope;
 
 pub use body_limit::BodyLimit;
 pub use cors::Cors;
-pub use detach::Detach;
-pub use envelope::Envelope;
+pub use detach::{Detach, Panicked};
+pub use envelope::{ClientWatch, Envelope, REQUEST_TARGET};

@@ -1,15 +1,13 @@
-//! Logging for the whole process: one global tracing subscriber writing JSON (or human-readable)
-//! lines to stdout with UTC RFC 3339 timestamps (SECURITY.md ERR-05, ERR-06). It owns the log
-//! format and filter only; what is logged, and that no secret is, is each caller's duty.
-
-use std::io::IsTerminal;
+//! The log lines: JSON (or human-readable) lines with UTC RFC 3339 timestamps (SECURITY.md
+//! ERR-05, ERR-06), filtered by `RUST_LOG`. It owns the log format and filter only; what is
+//! logged, and that no secret is, is each caller's duty. The filter is this layer's alone, so
+//! a quiet `RUST_LOG` never hides an event from the metrics or the error reports.
 
 use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::time::UtcTime;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// `LOG_FORMAT`: JSON for machines (the default outside development), plain lines for people.
@@ -79,14 +77,10 @@ pub fn check_directives(filter: &str) -> Result<(), tracing_subscriber::filter::
     EnvFilter::builder().parse(filter).map(drop)
 }
 
-/// A subscriber writing to `writer`; [`init`] installs one on stdout. Exposed so tests can
-/// capture log lines.
-pub fn subscriber<W>(
-    settings: &LogSettings,
-    writer: W,
-    ansi: bool,
-) -> impl Subscriber + for<'span> LookupSpan<'span> + Send + Sync
+/// The log layer writing to `writer`, with its own `RUST_LOG` filter.
+pub fn layer<S, W>(settings: &LogSettings, writer: W, ansi: bool) -> impl Layer<S> + Send + Sync
 where
+    S: Subscriber + for<'span> LookupSpan<'span>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let layer = tracing_subscriber::fmt::layer()
@@ -104,18 +98,20 @@ where
             .boxed(),
         LogFormat::Pretty => layer.boxed(),
     };
-    tracing_subscriber::registry()
-        .with(layer)
-        .with(EnvFilter::builder().parse_lossy(&settings.filter))
+    layer.with_filter(EnvFilter::builder().parse_lossy(&settings.filter))
 }
 
-/// Installs the process-wide subscriber on stdout. Never replaces one already installed.
-///
-/// # Errors
-/// When a global subscriber (or `log` logger) is already set, e.g. by a test harness.
-pub fn init(settings: &LogSettings) -> Result<(), TryInitError> {
-    let ansi = settings.format == LogFormat::Pretty && std::io::stdout().is_terminal();
-    subscriber(settings, std::io::stdout, ansi).try_init()
+/// A subscriber with only the log layer, writing to `writer`. Exposed so tests can capture log
+/// lines.
+pub fn subscriber<W>(
+    settings: &LogSettings,
+    writer: W,
+    ansi: bool,
+) -> impl Subscriber + for<'span> LookupSpan<'span> + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::registry().with(layer(settings, writer, ansi))
 }
 
 #[cfg(test)]
