@@ -83,6 +83,9 @@ pub async fn run(settings: Settings, migrate: bool, test_faults: bool) -> ExitCo
     }
 }
 
+/// How long a scrape under way may finish once the server stops.
+const SCRAPE_GRACE: Duration = Duration::from_secs(1);
+
 /// The metrics listener and the recorder's upkeep, running beside the API.
 struct MetricsServer {
     stop: oneshot::Sender<()>,
@@ -99,8 +102,8 @@ impl MetricsServer {
             let stopped = async {
                 let _ = stopped.await;
             };
-            // Scrapes are quick; none is worth waiting for at shutdown.
-            if let Err(e) = listener.run_until(stopped, Duration::ZERO).await {
+            // Idle scrape connections close at once; a scrape under way gets a moment.
+            if let Err(e) = listener.run_until(stopped, SCRAPE_GRACE).await {
                 tracing::warn!(error = %e, "the metrics listener failed");
             }
         });

@@ -56,7 +56,7 @@ async fn status(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 #[tokio::test]
 async fn a_scripted_sequence_moves_each_counter_by_exactly_its_steps() {
     let metrics_addr = format!("127.0.0.1:{}", free_port());
-    let server = ServedBinary::start(
+    let mut server = ServedBinary::start(
         BINARY,
         &[
             ("METRICS_ADDR", metrics_addr.as_str()),
@@ -193,4 +193,9 @@ async fn a_scripted_sequence_moves_each_counter_by_exactly_its_steps() {
         ))),
         "no build info"
     );
+
+    // The metrics listener stops with the server, which still exits cleanly.
+    server.terminate();
+    assert!(server.wait_exit().success(), "{}", server.log());
+    assert!(!server.log().contains("grace elapsed"), "{}", server.log());
 }
