@@ -100,6 +100,30 @@ pub async fn concurrent_inserts_of_case_variants_admit_exactly_one(s: Stores) {
     assert_eq!(count, 1);
 }
 
+/// A patch demoting a superuser, and nothing else.
+fn demote() -> UserPatch {
+    UserPatch {
+        is_superuser: Some(false),
+        ..UserPatch::default()
+    }
+}
+
+/// A patch deactivating an account, and nothing else.
+fn deactivate() -> UserPatch {
+    UserPatch {
+        is_active: Some(false),
+        ..UserPatch::default()
+    }
+}
+
+/// A patch clearing the name, and nothing else.
+fn clear_name() -> UserPatch {
+    UserPatch {
+        full_name: Some(None),
+        ..UserPatch::default()
+    }
+}
+
 /// A patch setting only the password, outright (no compare-and-set).
 fn set_password(new: &str) -> UserPatch {
     UserPatch {
@@ -149,22 +173,14 @@ pub async fn update_leaves_every_column_outside_the_patch_as_it_is_now(s: Stores
         .update(original.id, &set_password("changed"), SessionEnd::Keep)
         .await
         .unwrap();
-    let demoted = UserPatch {
-        is_superuser: Some(false),
-        ..UserPatch::default()
-    };
     s.users
-        .update(original.id, &demoted, SessionEnd::Keep)
+        .update(original.id, &demote(), SessionEnd::Keep)
         .await
         .unwrap();
 
-    let renamed = UserPatch {
-        full_name: Some(None),
-        ..UserPatch::default()
-    };
     let written = s
         .users
-        .update(original.id, &renamed, SessionEnd::Keep)
+        .update(original.id, &clear_name(), SessionEnd::Keep)
         .await
         .unwrap();
 
@@ -269,16 +285,7 @@ pub async fn update_refuses_to_demote_the_last_active_superuser(s: Stores) {
     .await;
     let (session, _) = login(&s, admin.id, T0).await;
 
-    for demoted in [
-        UserPatch {
-            is_superuser: Some(false),
-            ..UserPatch::default()
-        },
-        UserPatch {
-            is_active: Some(false),
-            ..UserPatch::default()
-        },
-    ] {
+    for demoted in [demote(), deactivate()] {
         let ending = SessionEnd::All(EndReason::UserDisabled);
         let refused = s.users.update(admin.id, &demoted, ending).await;
 
@@ -296,22 +303,14 @@ pub async fn update_may_demote_a_superuser_while_another_active_one_remains(s: S
     let first = store(&s, superuser("first@example.com")).await;
     let second = store(&s, superuser("second@example.com")).await;
 
-    let demote = UserPatch {
-        is_superuser: Some(false),
-        ..UserPatch::default()
-    };
     let demoted = s
         .users
-        .update(first.id, &demote, SessionEnd::Keep)
+        .update(first.id, &demote(), SessionEnd::Keep)
         .await
         .unwrap();
-    let deactivate = UserPatch {
-        is_active: Some(false),
-        ..UserPatch::default()
-    };
     let refused = s
         .users
-        .update(second.id, &deactivate, SessionEnd::Keep)
+        .update(second.id, &deactivate(), SessionEnd::Keep)
         .await;
 
     assert_eq!(
@@ -340,22 +339,14 @@ pub async fn the_superuser_guard_ignores_updates_that_demote_no_active_superuser
     )
     .await;
 
-    let rename = UserPatch {
-        full_name: Some(None),
-        ..UserPatch::default()
-    };
     let renamed = s
         .users
-        .update(plain.id, &rename, SessionEnd::Keep)
+        .update(plain.id, &clear_name(), SessionEnd::Keep)
         .await
         .unwrap();
-    let demote = UserPatch {
-        is_superuser: Some(false),
-        ..UserPatch::default()
-    };
     let dormant_demoted = s
         .users
-        .update(dormant.id, &demote, SessionEnd::Keep)
+        .update(dormant.id, &demote(), SessionEnd::Keep)
         .await
         .unwrap();
 
@@ -448,11 +439,7 @@ pub async fn update_that_changes_the_password_hash_voids_reset_tokens(s: Stores)
 }
 
 pub async fn update_that_keeps_the_password_hash_keeps_reset_tokens(s: Stores) {
-    let rename = UserPatch {
-        full_name: Some(None),
-        ..UserPatch::default()
-    };
-    let (after, id) = reset_token_after_update(&s, rename).await;
+    let (after, id) = reset_token_after_update(&s, clear_name()).await;
 
     assert_eq!(after, Redemption::Done(id));
 }
