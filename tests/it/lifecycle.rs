@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::process::ServedBinary;
+use gatehouse_tests::process::{ServedBinary, free_port};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -14,7 +14,14 @@ const BINARY: &str = env!("CARGO_BIN_EXE_gatehouse-for-tests");
 
 #[tokio::test]
 async fn sigterm_drains_the_in_flight_request_then_exits_zero() {
-    let mut server = ServedBinary::start(BINARY, &[("SHUTDOWN_GRACE_SECONDS", "20")]);
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let mut server = ServedBinary::start(
+        BINARY,
+        &[
+            ("SHUTDOWN_GRACE_SECONDS", "20"),
+            ("METRICS_ADDR", metrics_addr.as_str()),
+        ],
+    );
     server.wait_ready().await;
     let address = format!("127.0.0.1:{}", server.port);
 
@@ -27,6 +34,9 @@ async fn sigterm_drains_the_in_flight_request_then_exits_zero() {
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("send head");
+    // SIGTERM only once the server works on the request: a connection whose head it has not
+    // read yet is idle, and a graceful shutdown rightly closes it (the source of a flake).
+    in_flight(&format!("http://{metrics_addr}/metrics")).await;
 
     server.terminate();
     // Proof the signal was taken while our request is in flight: new connections are refused.
@@ -53,6 +63,30 @@ async fn sigterm_drains_the_in_flight_request_then_exits_zero() {
 
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0), "log:\n{}", server.log());
+}
+
+/// Waits (up to 20 s) until the metrics listener counts a request in flight.
+async fn in_flight(metrics: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let scrape = match reqwest::get(metrics).await {
+            Ok(answer) => answer.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let working = scrape
+            .lines()
+            .filter(|line| line.starts_with("gatehouse_http_requests_in_flight"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .any(|n| n >= 1.0);
+        if working {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the server: {scrape}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Signs up `email` through the real HTTP stack and returns the status.
