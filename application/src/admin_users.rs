@@ -6,7 +6,7 @@ use gatehouse_domain::{
 };
 use tracing::info;
 
-use crate::{Gatehouse, Principal};
+use crate::{Gatehouse, Principal, Superuser};
 
 /// An account created by a superuser (or the `create-superuser` command).
 #[derive(Debug)]
@@ -75,7 +75,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Infra` only.
-    pub async fn list_users(&self, page: Page) -> Result<Listing<User>, Infra> {
+    pub async fn list_users(&self, _: &Superuser<'_>, page: Page) -> Result<Listing<User>, Infra> {
         self.ports.users.list(page).await
     }
 
@@ -83,7 +83,41 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `EmailTaken` when the address is registered in any case.
-    pub async fn create_user(&self, new: NewUser) -> Result<User, AdminUserError> {
+    pub async fn create_user(
+        &self,
+        admin: &Superuser<'_>,
+        new: NewUser,
+    ) -> Result<User, AdminUserError> {
+        let user = self.create_user_for(new).await?;
+        info!(event = "user_created", user_id = %user.id, by = %admin.principal().user.id, superuser = user.is_superuser, active = user.is_active, outcome = "created");
+        Ok(user)
+    }
+
+    /// The operator's door (`gatehouse create-superuser`): an active superuser made
+    /// without a caller, because whoever runs the binary with its configuration already
+    /// holds the database. No front end serving requests may call it.
+    ///
+    /// # Errors
+    /// `EmailTaken` when the address is registered in any case.
+    pub async fn create_superuser(
+        &self,
+        email: Email,
+        password: Password,
+    ) -> Result<User, AdminUserError> {
+        let new = NewUser {
+            email,
+            password,
+            full_name: None,
+            is_active: true,
+            is_superuser: true,
+        };
+        let user = self.create_user_for(new).await?;
+        info!(event = "user_created", user_id = %user.id, by = "operator", superuser = true, active = true, outcome = "created");
+        Ok(user)
+    }
+
+    /// Creates the account and announces it.
+    async fn create_user_for(&self, new: NewUser) -> Result<User, AdminUserError> {
         let user = self
             .create_account(
                 new.email,
@@ -93,7 +127,6 @@ impl Gatehouse {
                 new.is_active,
             )
             .await?;
-        info!(event = "user_created", user_id = %user.id, superuser = user.is_superuser, active = user.is_active, outcome = "created");
         self.announce_account(&user.email).await;
         Ok(user)
     }
@@ -125,7 +158,7 @@ impl Gatehouse {
     /// `NotFound`, then `EmailTaken`, then `LastActiveSuperuser` (row unchanged).
     pub async fn update_user(
         &self,
-        admin: &Principal,
+        admin: &Superuser<'_>,
         id: UserId,
         changes: UserChanges,
     ) -> Result<User, AdminUserError> {
@@ -154,7 +187,7 @@ impl Gatehouse {
         info!(
             event = "user_updated",
             user_id = %user.id,
-            by = %admin.user.id,
+            by = %admin.principal().user.id,
             active = user.is_active,
             superuser = user.is_superuser,
             password_set = patch.sets_password(),
@@ -168,7 +201,12 @@ impl Gatehouse {
     /// # Errors
     /// `NotFound`, then `DeleteSelf`; `LastActiveSuperuser` when the account is the last
     /// active superuser at the moment of deleting (two superusers deleting each other).
-    pub async fn delete_user(&self, admin: &Principal, id: UserId) -> Result<(), AdminUserError> {
+    pub async fn delete_user(
+        &self,
+        admin: &Superuser<'_>,
+        id: UserId,
+    ) -> Result<(), AdminUserError> {
+        let admin = admin.principal();
         if self.ports.users.get(id).await?.is_none() {
             return Err(AdminUserError::NotFound);
         }

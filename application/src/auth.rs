@@ -1,5 +1,8 @@
 //! The shared bearer check (CONTRACT.md §3.1 rows 2–6): who is calling, through which
 //! session, and whether they may act as a superuser.
+//!
+//! Acting as a superuser is a capability, [`Superuser`], that only this crate mints: every
+//! administrative use case takes one, so no front end can reach them without the check.
 
 use gatehouse_domain::{Infra, SessionId, User};
 use tracing::info;
@@ -37,14 +40,37 @@ pub enum AuthError {
 #[error("the user doesn't have enough privileges")]
 pub struct Forbidden;
 
+/// Proof that a caller is a superuser (CONTRACT.md §3.1 row 6), taken by every
+/// administrative use case. Only [`Principal::as_superuser`] makes one, so a front end can
+/// choose *when* to ask (the contract checks it before validating input, §2.4 step 3) but
+/// cannot skip asking:
+///
+/// ```compile_fail
+/// # fn forge(principal: &gatehouse_application::Principal) {
+/// // The field is private: a capability cannot be built outside the application.
+/// let admin = gatehouse_application::Superuser { principal };
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Superuser<'a> {
+    principal: &'a Principal,
+}
+
+impl Superuser<'_> {
+    /// The superuser acting.
+    pub fn principal(&self) -> &Principal {
+        self.principal
+    }
+}
+
 impl Principal {
-    /// Ok for superusers; the flag comes from the database on every request (TOK-15).
+    /// The superuser capability; the flag comes from the database on every request (TOK-15).
     ///
     /// # Errors
-    /// [`Forbidden`] otherwise.
-    pub fn require_superuser(&self) -> Result<(), Forbidden> {
+    /// [`Forbidden`] for anyone else.
+    pub fn as_superuser(&self) -> Result<Superuser<'_>, Forbidden> {
         if self.user.is_superuser {
-            Ok(())
+            Ok(Superuser { principal: self })
         } else {
             info!(
                 event = "authorization_denied",

@@ -29,7 +29,7 @@ use gatehouse_domain::ports::{
 };
 
 pub use admin_users::{AdminUserError, NewUser, ReadUserError, UserChanges};
-pub use auth::{AuthError, Forbidden, Principal};
+pub use auth::{AuthError, Forbidden, Principal, Superuser};
 pub use client::Client;
 pub use housekeeping::Pruned;
 pub use items::{ItemError, NewItem};

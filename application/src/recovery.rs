@@ -8,7 +8,7 @@ use gatehouse_domain::{
 };
 use tracing::{info, warn};
 
-use crate::{Client, Gatehouse, throttling::Throttled};
+use crate::{Client, Gatehouse, Superuser, throttling::Throttled};
 
 /// Why a recovery request was refused (it never reveals whether the account exists).
 #[derive(Debug, thiserror::Error)]
@@ -175,7 +175,11 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound` when no account has this address.
-    pub async fn recovery_preview(&self, address: &str) -> Result<OutgoingEmail, PreviewError> {
+    pub async fn recovery_preview(
+        &self,
+        _: &Superuser<'_>,
+        address: &str,
+    ) -> Result<OutgoingEmail, PreviewError> {
         let user = self
             .ports
             .users
@@ -189,7 +193,11 @@ impl Gatehouse {
     ///
     /// # Errors
     /// [`EmailNotConfigured`] when no mailer is configured.
-    pub async fn send_test_email(&self, to: &Email) -> Result<(), EmailNotConfigured> {
+    pub async fn send_test_email(
+        &self,
+        _: &Superuser<'_>,
+        to: &Email,
+    ) -> Result<(), EmailNotConfigured> {
         if !self.ports.mailer.is_enabled() {
             return Err(EmailNotConfigured);
         }

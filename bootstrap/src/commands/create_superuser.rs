@@ -3,7 +3,7 @@
 
 use std::{io::BufRead, process::ExitCode};
 
-use gatehouse_application::{AdminUserError, NewUser};
+use gatehouse_application::AdminUserError;
 use gatehouse_domain::{Email, Password, error_chain};
 
 use crate::{cli::CreateSuperuserArgs, config::Settings, wiring};
@@ -26,14 +26,7 @@ pub async fn run(settings: Settings, args: &CreateSuperuserArgs) -> ExitCode {
         Ok(service) => service,
         Err(e) => return fail(&error_chain(&e)),
     };
-    let new = NewUser {
-        email,
-        password,
-        full_name: None,
-        is_active: true,
-        is_superuser: true,
-    };
-    let result = service.app.create_user(new).await;
+    let result = service.app.create_superuser(email, password).await;
     service.resources.close().await;
     match result {
         Ok(user) => {

@@ -117,9 +117,9 @@ impl LoginApi {
         email: Path<EmailSpec>,
         app: App<'_>,
     ) -> ApiResult<HtmlPreview> {
-        auth.0.require_superuser()?;
+        let admin = auth.0.as_superuser()?;
         let mail = app
-            .recovery_preview(email.get().unwrap_or_default())
+            .recovery_preview(&admin, email.get().unwrap_or_default())
             .await?;
         // A header value cannot hold control characters; the subject is ours plus an
         // address, so replacing them keeps the header valid (the template dropped the

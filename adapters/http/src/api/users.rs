@@ -33,9 +33,9 @@ impl UsersApi {
         limit: LimitQuery,
         app: App<'_>,
     ) -> ApiResult<Json<UsersPublic>> {
-        auth.0.require_superuser()?;
+        let admin = auth.0.as_superuser()?;
         let (page,) = (page(skip.get(), limit.get()),).collect()?;
-        Ok(Json(app.list_users(page).await?.into()))
+        Ok(Json(app.list_users(&admin, page).await?.into()))
     }
 
     /// Create User
@@ -48,7 +48,7 @@ impl UsersApi {
         auth: Auth,
         app: App<'_>,
     ) -> ApiResult<Json<UserPublic>> {
-        auth.0.require_superuser()?;
+        let admin = auth.0.as_superuser()?;
         let (new,) = (body_object(&body.body, |f| {
             let email = f.email("email");
             let is_active = f.bool_or("is_active", true);
@@ -65,7 +65,7 @@ impl UsersApi {
         }),)
             .collect()?;
         let user = app
-            .create_user(new)
+            .create_user(&admin, new)
             .await
             .map_err(errors::create_user_error)?;
         Ok(Json(UserPublic::from(&user)))
@@ -210,7 +210,7 @@ impl UsersApi {
         user_id: Path<UserIdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<UserPublic>> {
-        auth.0.require_superuser()?;
+        let admin = auth.0.as_superuser()?;
         let (id, changes) = (
             path_uuid("user_id", user_id.get().unwrap_or_default()),
             body_object(&body.body, |f| {
@@ -230,7 +230,7 @@ impl UsersApi {
         )
             .collect()?;
         let user = app
-            .update_user(&auth.0, UserId::from_uuid(id), changes)
+            .update_user(&admin, UserId::from_uuid(id), changes)
             .await
             .map_err(errors::update_user_error)?;
         Ok(Json(UserPublic::from(&user)))
@@ -250,9 +250,9 @@ impl UsersApi {
         user_id: Path<UserIdSpec>,
         app: App<'_>,
     ) -> ApiResult<Json<Message>> {
-        auth.0.require_superuser()?;
+        let admin = auth.0.as_superuser()?;
         let (id,) = (path_uuid("user_id", user_id.get().unwrap_or_default()),).collect()?;
-        app.delete_user(&auth.0, UserId::from_uuid(id))
+        app.delete_user(&admin, UserId::from_uuid(id))
             .await
             .map_err(errors::delete_user_error)?;
         Ok(Json(Message::new("User deleted successfully")))

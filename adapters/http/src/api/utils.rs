@@ -36,9 +36,9 @@ impl UtilsApi {
         email_to: EmailTo,
         app: App<'_>,
     ) -> ApiResult<TestEmailSent> {
-        auth.0.require_superuser()?;
+        let admin = auth.0.as_superuser()?;
         let (to,) = (query_email("email_to", email_to.get()),).collect()?;
-        app.send_test_email(&to).await?;
+        app.send_test_email(&admin, &to).await?;
         Ok(TestEmailSent::Created(Json(Message::new(
             "Test email sent",
         ))))
