@@ -72,8 +72,8 @@ struct PasswordDatabase {
 
 impl PasswordDatabase {
     /// A fresh, unmigrated PostgreSQL database owned by a new role with `password`.
-    async fn create(password: &str) -> Option<Self> {
-        let db = TestDatabase::postgres("logs: the database password", false).await?;
+    async fn create(password: &str) -> Self {
+        let db = TestDatabase::postgres(false).await;
         let role = format!("gatehouse_log_{}", Uuid::new_v4().simple());
         let conn = db.connection().await;
         for statement in [
@@ -92,11 +92,11 @@ impl PasswordDatabase {
         let mut url = url::Url::parse(db.url()).expect("a URL");
         url.set_username(&role).expect("a user");
         url.set_password(Some(password)).expect("a password");
-        Some(Self {
+        Self {
             url: url.to_string(),
             role,
             db,
-        })
+        }
     }
 
     /// Drops the database, then the role that owned it.
@@ -156,7 +156,7 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     let admin_email = "root@example.com";
     let admin_password = secrets.fresh("superuser password");
     let database = match Engine::available().contains(&Engine::Postgres) {
-        true => PasswordDatabase::create(&secrets.fresh("database password")).await,
+        true => Some(PasswordDatabase::create(&secrets.fresh("database password")).await),
         false => {
             println!("note: logs: SQLite run, so no database password to look for");
             None

@@ -185,11 +185,10 @@ async fn stored_emails(conn: &DatabaseConnection) -> BTreeSet<String> {
     .collect()
 }
 
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_database_is_503_within_the_acquire_timeout_and_service_resumes_by_itself() {
-    let Some(db) = TestDatabase::postgres("a_lost_database_is_503", true).await else {
-        return;
-    };
+    let db = TestDatabase::postgres(true).await;
     let runtime = db.runtime_options();
     let proxy = TcpProxy::start(address(&runtime.url)).await;
     let pool = DbOptions {

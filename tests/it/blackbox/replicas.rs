@@ -1,10 +1,9 @@
 //! Two Gatehouse replicas on one PostgreSQL database (issue 5 item 7; ARCHITECTURE.md "Data
 //! and scale"): sessions live in the database, the session row lock serialises rotations
 //! across processes, and replicas configured with the same `SECRET_KEY` derive the same
-//! successor tokens. Only meaningful on PostgreSQL; skipped with a note elsewhere.
+//! successor tokens. Only meaningful on PostgreSQL: ignored without `TEST_DATABASE_URL`.
 
 use gatehouse_tests::app::{Backend, TestApp};
-use gatehouse_tests::db::{Engine, TEST_DATABASE_URL};
 use time::Duration;
 use tokio::task::JoinSet;
 
@@ -13,20 +12,9 @@ use super::answers::{
     rotate, stored_token,
 };
 
-/// Whether PostgreSQL is configured; prints why the test does nothing otherwise.
-fn on_postgres(test: &str) -> bool {
-    let configured = Engine::preferred() == Engine::Postgres;
-    if !configured {
-        println!("note: {test} skipped: set {TEST_DATABASE_URL} to run it on PostgreSQL");
-    }
-    configured
-}
-
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_rotated_on_one_replica_is_reuse_on_the_other() {
-    if !on_postgres("a_refresh_token_rotated_on_one_replica_is_reuse_on_the_other") {
-        return;
-    }
     let one = TestApp::spawn(Backend::Sql).await;
     let two = one.spawn_replica().await;
     let (account, _) = one.new_user().await;
@@ -52,11 +40,9 @@ async fn a_refresh_token_rotated_on_one_replica_is_reuse_on_the_other() {
     );
 }
 
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_on_two_replicas_mint_one_child() {
-    if !on_postgres("concurrent_refreshes_on_two_replicas_mint_one_child") {
-        return;
-    }
     let one = TestApp::spawn(Backend::Sql).await;
     let two = one.spawn_replica().await;
     let (account, _) = one.new_user().await;

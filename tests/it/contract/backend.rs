@@ -9,9 +9,8 @@ pub use gatehouse_tests::stores::Stores;
 /// A storage backend under contract test.
 #[async_trait]
 pub trait Backend: Sync {
-    /// Fresh, empty stores; `None` when this backend is not available here (PostgreSQL
-    /// without `TEST_DATABASE_URL`), and the test then checks nothing.
-    async fn stores(&self) -> Option<Stores>;
+    /// Fresh, empty stores.
+    async fn stores(&self) -> Stores;
 }
 
 /// The in-memory adapter.
@@ -19,8 +18,8 @@ pub struct Memory;
 
 #[async_trait]
 impl Backend for Memory {
-    async fn stores(&self) -> Option<Stores> {
-        Some(Stores::of_memory(&MemoryStore::new()))
+    async fn stores(&self) -> Stores {
+        Stores::of_memory(&MemoryStore::new())
     }
 }
 
@@ -29,18 +28,19 @@ pub struct Sqlite;
 
 #[async_trait]
 impl Backend for Sqlite {
-    async fn stores(&self) -> Option<Stores> {
-        Some(sql_stores(TestDatabase::create(Engine::Sqlite, true).await).await)
+    async fn stores(&self) -> Stores {
+        sql_stores(TestDatabase::create(Engine::Sqlite, true).await).await
     }
 }
 
-/// The SQL adapter on a fresh, migrated PostgreSQL database (`TEST_DATABASE_URL`).
+/// The SQL adapter on a fresh, migrated PostgreSQL database (`TEST_DATABASE_URL`; the
+/// suite's tests are ignored without it).
 pub struct Postgres;
 
 #[async_trait]
 impl Backend for Postgres {
-    async fn stores(&self) -> Option<Stores> {
-        Some(sql_stores(TestDatabase::postgres("the contract suite", true).await?).await)
+    async fn stores(&self) -> Stores {
+        sql_stores(TestDatabase::postgres(true).await).await
     }
 }
 

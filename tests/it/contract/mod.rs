@@ -12,16 +12,17 @@ mod sessions;
 mod users;
 
 /// One module per port with one test per named contract function, each run on fresh
-/// stores of `$backend`.
+/// stores of `$backend`, carrying the attributes in `$attrs` (`{ #[ignore …] }` where the
+/// backend may be absent, `{}` elsewhere).
 macro_rules! port_tests {
-    ($backend:expr; $($port:ident: [$($test:ident),* $(,)?]),* $(,)?) => {$(
+    ($backend:expr, $attrs:tt; $($port:ident: [$($test:ident),* $(,)?]),* $(,)?) => {$(
         mod $port {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    use crate::contract::backend::Backend as _;
-                    if let Some(stores) = $backend.stores().await {
-                        crate::contract::$port::$test(stores).await;
+                with_attributes! { $attrs
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $test() {
+                        use crate::contract::backend::Backend as _;
+                        crate::contract::$port::$test($backend.stores().await).await;
                     }
                 }
             )*
@@ -29,10 +30,16 @@ macro_rules! port_tests {
     )*};
 }
 
+/// Puts the attributes of a `{ … }` group before an item (a repetition nested deeper than
+/// the attributes were captured cannot expand them directly).
+macro_rules! with_attributes {
+    ({ $($attr:tt)* } $($item:tt)*) => { $($attr)* $($item)* };
+}
+
 /// The whole suite for one backend.
 macro_rules! contract_suite {
-    ($backend:expr) => {
-        port_tests! { $backend;
+    ($backend:expr, $attrs:tt) => {
+        port_tests! { $backend, $attrs;
             users: [
                 insert_then_get_returns_the_user_as_stored,
                 get_of_an_unknown_id_is_none,
@@ -131,13 +138,15 @@ macro_rules! contract_suite {
 }
 
 mod memory {
-    contract_suite!(crate::contract::backend::Memory);
+    contract_suite!(crate::contract::backend::Memory, {});
 }
 
 mod sqlite {
-    contract_suite!(crate::contract::backend::Sqlite);
+    contract_suite!(crate::contract::backend::Sqlite, {});
 }
 
 mod postgres {
-    contract_suite!(crate::contract::backend::Postgres);
+    contract_suite!(crate::contract::backend::Postgres, {
+        #[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
+    });
 }

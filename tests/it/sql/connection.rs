@@ -9,11 +9,10 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use super::user;
 
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test]
 async fn sslmode_require_encrypts_and_verify_full_rejects_a_self_signed_server() {
-    let Some(db) = TestDatabase::postgres("sslmode_require_encrypts", true).await else {
-        return;
-    };
+    let db = TestDatabase::postgres(true).await;
     let required = format!("{}?sslmode=require", db.url());
     let store = SqlStore::connect(&DbOptions::new(required.clone()))
         .await
@@ -68,11 +67,10 @@ async fn an_in_memory_sqlite_store_is_migrated_through_its_own_pool() {
     store.readiness().check().await.expect("ready");
 }
 
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test]
 async fn a_connection_killed_under_the_pool_is_replaced_transparently() {
-    let Some(db) = TestDatabase::postgres("a_connection_killed_under_the_pool", true).await else {
-        return;
-    };
+    let db = TestDatabase::postgres(true).await;
     let store = SqlStore::connect(&DbOptions {
         max_connections: 1,
         ..db.options()
