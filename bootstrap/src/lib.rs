@@ -1,7 +1,6 @@
 //! The `gatehouse` binary's library half: configuration, telemetry and the command-line
 //! interface, kept here so the composition root and the tests share them.
 
-pub mod app;
 pub mod build_info;
 pub mod cli;
 pub mod commands;

@@ -47,6 +47,8 @@ const HTTP_FORBIDDEN: &[&str] = &[
     "bcrypt",
     "lettre",
 ];
+/// What the binary must never reach: HTTP is the HTTP adapter's, server included.
+const BINARY_FORBIDDEN: &[&str] = &["poem", "poem-openapi", "hyper", "hyper-util"];
 /// What driven adapters must never reach: the use cases and the HTTP framework.
 const DRIVEN_FORBIDDEN: &[&str] = &["gatehouse-application", "poem", "poem-openapi"];
 
@@ -98,6 +100,12 @@ fn violations(metadata: &Value) -> Vec<String> {
                 refuse(
                     dep,
                     "the HTTP adapter never reaches storage, token formats or hashing",
+                );
+            }
+            if krate == "gatehouse" && BINARY_FORBIDDEN.contains(&dep.as_str()) {
+                refuse(
+                    dep,
+                    "the binary composes adapters; the HTTP adapter owns its server",
                 );
             }
             if krate != "gatehouse-http"
@@ -183,5 +191,14 @@ fn an_http_adapter_that_gains_sea_orm_is_caught() {
     assert_eq!(
         found,
         vec!["gatehouse-http depends on sea-orm: the HTTP adapter never reaches storage, token formats or hashing".to_owned()]
+    );
+}
+
+#[test]
+fn a_binary_that_gains_hyper_is_caught() {
+    let found = violations(&with_extra_dependency("gatehouse", "hyper"));
+    assert_eq!(
+        found,
+        vec!["gatehouse depends on hyper: the binary composes adapters; the HTTP adapter owns its server".to_owned()]
     );
 }

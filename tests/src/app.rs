@@ -1,17 +1,16 @@
-//! A real Gatehouse on a random port for black-box tests: the production `Application`
+//! A real Gatehouse on a random port for black-box tests: the production `gatehouse_http::Server`
 //! with the real use cases, real argon2 (cheap parameters), real JWTs, over the memory
 //! adapters or a fresh SQL database, plus typed helpers for the usual requests.
 
 use std::{sync::Arc, time::Duration};
 
-use gatehouse::app::Application;
 use gatehouse_application::{Gatehouse, Policy, Ports};
 use gatehouse_crypto::{Argon2Hasher, HashParams, PoolLimits};
 use gatehouse_domain::{
     Email, Password,
     ports::{AccessTokens, Clock, Mailer},
 };
-use gatehouse_http::HttpConfig;
+use gatehouse_http::{HttpConfig, Server};
 use gatehouse_memory::{ManualClock, RecordingMailer};
 use gatehouse_sql::DbOptions;
 use gatehouse_tokens::{
@@ -404,7 +403,7 @@ impl Instance {
             clock: self.clock.clone() as Arc<dyn Clock>,
         };
         let app = Arc::new(Gatehouse::new(ports, self.policy));
-        let server = Application::bind("127.0.0.1:0", app.clone(), self.http.clone())
+        let server = Server::bind("127.0.0.1:0", app.clone(), self.http.clone())
             .await
             .expect("binding a random port");
         let port = server.port();

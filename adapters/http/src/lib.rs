@@ -15,6 +15,7 @@ mod middleware;
 mod openapi;
 mod problem;
 mod routing;
+mod server;
 mod spa;
 mod timestamp;
 mod validation;
@@ -25,10 +26,11 @@ use gatehouse_application::Gatehouse;
 use poem::{EndpointExt, IntoResponse, endpoint::BoxEndpoint, middleware::CatchPanic};
 
 pub use config::HttpConfig;
-pub use middleware::{ClientWatch, REQUEST_TARGET};
+pub use middleware::REQUEST_TARGET;
 pub use openapi::document as openapi_document;
+pub use server::Server;
 
-/// The whole HTTP application for `app` under `config`, ready for `poem::Server`.
+/// The whole HTTP application for `app` under `config`, as [`Server`] serves it.
 pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {
     let built = openapi::build(&config);
     #[allow(unused_mut)]

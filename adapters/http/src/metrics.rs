@@ -8,7 +8,12 @@ use std::time::Duration;
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
-use poem::http::{Method, StatusCode};
+use poem::{
+    EndpointExt, IntoEndpoint, Response, Route,
+    endpoint::{BoxEndpoint, make_sync},
+    get,
+    http::{Method, StatusCode},
+};
 
 /// Requests answered, by `route`, `method` and `status` class.
 pub const REQUESTS: &str = "gatehouse_http_requests_total";
@@ -24,6 +29,20 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 
 /// The `route` label of a request no route template matched (404, 307 redirects, 414).
 pub const UNMATCHED: &str = "unmatched";
+
+/// The content type of the text exposition format.
+const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `GET /metrics` answering what `scrape` renders; any other path answers 404.
+pub(crate) fn scrape_endpoint(
+    scrape: impl Fn() -> String + Send + Sync + 'static,
+) -> BoxEndpoint<'static> {
+    let scrape = make_sync(move |_| Response::builder().content_type(EXPOSITION).body(scrape()));
+    Route::new()
+        .at("/metrics", get(scrape))
+        .into_endpoint()
+        .boxed()
+}
 
 /// Registers the help texts; call once after installing the recorder.
 pub fn describe() {

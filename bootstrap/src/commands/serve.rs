@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use gatehouse_domain::error_chain;
+use gatehouse_http::Server;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::telemetry::{metrics, sentry};
-use crate::{app::Application, config::Settings, wiring};
+use crate::{config::Settings, wiring};
 
 /// Runs the server; exit 0 after a graceful stop, 1 when it cannot start. `test_faults`
 /// mounts the failing test routes (debug builds only).
@@ -48,8 +49,8 @@ pub async fn run(settings: Settings, migrate: bool, test_faults: bool) -> ExitCo
     let metrics_server = match recorder {
         None => None,
         Some((address, handle)) => {
-            let endpoint = metrics::endpoint(handle.clone(), service.resources.gauges());
-            match Application::bind_endpoint(&address.to_string(), endpoint, read_timeout).await {
+            let scrape = metrics::scrape(handle.clone(), service.resources.gauges());
+            match Server::bind_metrics(&address.to_string(), scrape, read_timeout).await {
                 Ok(listener) => Some(MetricsServer::start(listener, handle)),
                 Err(e) => {
                     tracing::error!(error = %e, address = %address, "cannot bind the metrics listener");
@@ -58,7 +59,7 @@ pub async fn run(settings: Settings, migrate: bool, test_faults: bool) -> ExitCo
             }
         }
     };
-    let server = match Application::bind(&bind.to_string(), service.app, service.http).await {
+    let server = match Server::bind(&bind.to_string(), service.app, service.http).await {
         Ok(server) => server,
         Err(e) => {
             tracing::error!(error = %e, address = %bind, "cannot bind");
@@ -94,7 +95,7 @@ struct MetricsServer {
 }
 
 impl MetricsServer {
-    fn start(listener: Application, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+    fn start(listener: Server, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
         let address = listener.local_addr();
         tracing::info!(address = %address, "serving metrics at /metrics");
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,7 +1,7 @@
 //! The Prometheus side of the metrics (issue 15): installs the process's one recorder (with
 //! `METRICS_ADDR` only, so nothing is measured otherwise), registers every help text, sets the
-//! fixed series (build info, start time), samples the resource gauges at each scrape and serves
-//! `GET /metrics` in the text exposition format on a listener of its own, never the API's.
+//! fixed series (build info, start time) and samples the resource gauges at each scrape; the HTTP
+//! adapter serves what it renders at `GET /metrics` on a listener of its own, never the API's.
 //! What is counted is recorded where it happens: the HTTP adapter, the hashing pool, and the
 //! events of [`events`](super::events).
 
@@ -13,9 +13,6 @@ use gatehouse_mail::QueueDepth;
 use gatehouse_sql::SqlStore;
 use metrics::{describe_gauge, gauge};
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
-use poem::{
-    EndpointExt, IntoEndpoint, Response, Route, endpoint::BoxEndpoint, endpoint::make_sync, get,
-};
 
 use crate::build_info;
 
@@ -32,9 +29,6 @@ pub const MAIL_QUEUE_DEPTH: &str = "gatehouse_mail_queue_depth";
 
 /// How often histogram samples are folded in when nobody scrapes, so memory stays bounded.
 const UPKEEP: Duration = Duration::from_secs(5);
-
-/// The content type of the text exposition format.
-const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Installs the recorder and sets the fixed series; call once, before serving.
 ///
@@ -88,18 +82,12 @@ impl Gauges {
     }
 }
 
-/// `GET /metrics`; any other path answers 404.
-pub fn endpoint(handle: PrometheusHandle, gauges: Gauges) -> BoxEndpoint<'static> {
-    let scrape = make_sync(move |_| {
+/// What one scrape answers: the gauges sampled now, then every series rendered.
+pub fn scrape(handle: PrometheusHandle, gauges: Gauges) -> impl Fn() -> String + Send + Sync {
+    move || {
         gauges.sample();
-        Response::builder()
-            .content_type(EXPOSITION)
-            .body(handle.render())
-    });
-    Route::new()
-        .at("/metrics", get(scrape))
-        .into_endpoint()
-        .boxed()
+        handle.render()
+    }
 }
 
 /// Folds histogram samples in every few seconds, for as long as the process runs.

@@ -1,6 +1,7 @@
 //! The HTTP server around the application service: bind, serve, drain on shutdown. The
 //! binary and the black-box tests start Gatehouse through this same type (tests bind
-//! port 0); the metrics listener is served by it too, with the same limits.
+//! port 0); the metrics listener is served by it too, with the same limits. It lives in
+//! the HTTP adapter, which owns everything about HTTP; the binary only composes and runs it.
 //!
 //! Connections are served by hyper's HTTP/1.1 server directly, with the poem endpoint as
 //! the service, rather than by `poem::Server`: that one builds hyper without a timer, so
@@ -12,7 +13,6 @@
 use std::{convert::Infallible, future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use gatehouse_application::Gatehouse;
-use gatehouse_http::{ClientWatch, HttpConfig};
 use hyper::{
     body::{Body, Bytes},
     server::conn::http1,
@@ -29,6 +29,8 @@ use poem::{
 };
 use tokio::net::TcpListener;
 
+use crate::{HttpConfig, middleware::ClientWatch};
+
 /// Most header fields in one request; more answer 431 (hyper's default, stated here).
 const MAX_HEADERS: usize = 100;
 /// Largest request head (request line and header fields); larger answers 431. Roomy enough
@@ -41,8 +43,8 @@ const MAX_READ_BUFFER: usize = 2 * MAX_HEAD_BYTES;
 /// Pause after a failed accept (e.g. out of file descriptors), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// A bound, not yet serving, Gatehouse.
-pub struct Application {
+/// A bound, not yet serving, Gatehouse (or metrics listener).
+pub struct Server {
     listener: TcpListener,
     endpoint: Arc<BoxEndpoint<'static>>,
     local: SocketAddr,
@@ -51,22 +53,35 @@ pub struct Application {
     header_read_timeout: Duration,
 }
 
-impl Application {
+impl Server {
     /// Binds `address` (`host:port`; port 0 picks a free one) and builds the endpoint.
     ///
     /// # Errors
     /// When the address cannot be bound.
     pub async fn bind(address: &str, app: Arc<Gatehouse>, http: HttpConfig) -> io::Result<Self> {
         let read_timeout = http.read_timeout;
-        Self::bind_endpoint(address, gatehouse_http::endpoint(app, http), read_timeout).await
+        Self::bind_endpoint(address, crate::endpoint(app, http), read_timeout).await
     }
 
-    /// Binds `address` for any endpoint, served with the same limits (the metrics listener
-    /// uses it too).
+    /// Binds `address` for `GET /metrics`, answered with what `scrape` renders (the text
+    /// exposition format), with the same limits as the API; any other path answers 404.
     ///
     /// # Errors
     /// When the address cannot be bound.
-    pub async fn bind_endpoint(
+    pub async fn bind_metrics(
+        address: &str,
+        scrape: impl Fn() -> String + Send + Sync + 'static,
+        header_read_timeout: Duration,
+    ) -> io::Result<Self> {
+        Self::bind_endpoint(
+            address,
+            crate::metrics::scrape_endpoint(scrape),
+            header_read_timeout,
+        )
+        .await
+    }
+
+    async fn bind_endpoint(
         address: &str,
         endpoint: BoxEndpoint<'static>,
         header_read_timeout: Duration,
