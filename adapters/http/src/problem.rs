@@ -1,5 +1,6 @@
 //! Error answers in the contract's shape: `{"detail": "..."}` and FastAPI's 422 body, as
-//! one [`ApiError`] type that handlers return and the OpenAPI document describes.
+//! one [`ApiError`] type, which handlers return as a [`Refused`] naming the statuses the
+//! OpenAPI document lists for their operation.
 
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{
@@ -120,24 +121,87 @@ impl From<ApiError> for poem::Error {
     }
 }
 
-/// The statuses every operation may answer with, described once for the OpenAPI document.
-const DOCUMENTED: &[(u16, &str)] = &[
+/// The refusals an operation can answer with, as bits of a set its handler's error type
+/// names (`ApiResult<T, { BEARER | INVALID }>`), so each operation documents only the
+/// statuses it can return. 5xx other than 503 (a bug) and transport-level refusals (408,
+/// 413, 414, 431) are answered by every operation and documented nowhere, as before.
+pub mod refusals {
+    /// 400: the operation's rule refused it.
+    pub const BAD_REQUEST: u32 = 1;
+    /// 401: no bearer token (or an invalid refresh token).
+    pub const UNAUTHORIZED: u32 = 1 << 1;
+    /// 403: token invalid or session ended, or not enough privileges.
+    pub const FORBIDDEN: u32 = 1 << 2;
+    /// 404: not found.
+    pub const NOT_FOUND: u32 = 1 << 3;
+    /// 409: conflict.
+    pub const CONFLICT: u32 = 1 << 4;
+    /// 422: the request's JSON, path, query or fields do not validate.
+    pub const INVALID: u32 = 1 << 5;
+    /// 429: throttled.
+    pub const THROTTLED: u32 = 1 << 6;
+    /// 503: the database (or another dependency) is unavailable.
+    pub const UNAVAILABLE: u32 = 1 << 7;
+    /// What the bearer check answers (CONTRACT.md §3.1): no token 401, invalid token or
+    /// ended session 403, a deleted user 404, a deactivated one 400, and 503 when the
+    /// session store cannot be read.
+    pub const BEARER: u32 = BAD_REQUEST | UNAUTHORIZED | FORBIDDEN | NOT_FOUND | UNAVAILABLE;
+}
+
+/// The `{"detail"}` statuses, with their bit in [`refusals`] and their description.
+const DOCUMENTED: &[(u32, u16, &str)] = &[
     (
+        refusals::BAD_REQUEST,
         400,
         "Bad request: the operation's rule refused it (see the detail text)",
     ),
-    (401, "Not authenticated: no bearer token"),
     (
+        refusals::UNAUTHORIZED,
+        401,
+        "Not authenticated: no bearer token",
+    ),
+    (
+        refusals::FORBIDDEN,
         403,
         "Token invalid or session ended, or not enough privileges",
     ),
-    (404, "Not found"),
-    (409, "Conflict"),
-    (429, "Too many attempts; see Retry-After"),
-    (503, "Service temporarily unavailable; see Retry-After"),
+    (refusals::NOT_FOUND, 404, "Not found"),
+    (refusals::CONFLICT, 409, "Conflict"),
+    (
+        refusals::THROTTLED,
+        429,
+        "Too many attempts; see Retry-After",
+    ),
+    (
+        refusals::UNAVAILABLE,
+        503,
+        "Service temporarily unavailable; see Retry-After",
+    ),
 ];
 
-impl ApiResponse for ApiError {
+/// A handler's error: an [`ApiError`] documented as one of the refusals in `R` (a set of
+/// [`refusals`] bits). Any error the contract maps converts into it with `?`.
+pub struct Refused<const R: u32>(ApiError);
+
+impl<const R: u32, E: Into<ApiError>> From<E> for Refused<R> {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl<const R: u32> IntoResponse for Refused<R> {
+    fn into_response(self) -> Response {
+        self.0.into_response()
+    }
+}
+
+impl<const R: u32> From<Refused<R>> for poem::Error {
+    fn from(e: Refused<R>) -> Self {
+        e.0.into()
+    }
+}
+
+impl<const R: u32> ApiResponse for Refused<R> {
     fn meta() -> MetaResponses {
         let detail = || {
             vec![MetaMediaType {
@@ -145,27 +209,28 @@ impl ApiResponse for ApiError {
                 schema: Detail::schema_ref(),
             }]
         };
-        let mut responses: Vec<MetaResponse> = vec![MetaResponse {
-            description: "Validation Error",
-            status: Some(422),
-            status_range: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json",
-                schema: HttpValidationError::schema_ref(),
-            }],
-            headers: vec![],
-        }];
-        responses.extend(
-            DOCUMENTED
-                .iter()
-                .map(|&(status, description)| MetaResponse {
-                    description,
-                    status: Some(status),
-                    status_range: None,
-                    content: detail(),
-                    headers: vec![],
-                }),
-        );
+        let mut responses = Vec::new();
+        if R & refusals::INVALID != 0 {
+            responses.push(MetaResponse {
+                description: "Validation Error",
+                status: Some(422),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/json",
+                    schema: HttpValidationError::schema_ref(),
+                }],
+                headers: vec![],
+            });
+        }
+        responses.extend(DOCUMENTED.iter().filter(|(bit, _, _)| R & bit != 0).map(
+            |&(_, status, description)| MetaResponse {
+                description,
+                status: Some(status),
+                status_range: None,
+                content: detail(),
+                headers: vec![],
+            },
+        ));
         MetaResponses { responses }
     }
 
@@ -175,5 +240,5 @@ impl ApiResponse for ApiError {
     }
 }
 
-/// What handlers return.
-pub type ApiResult<T> = Result<T, ApiError>;
+/// What handlers return: `T`, or one of the refusals in `R`.
+pub type ApiResult<T, const R: u32> = Result<T, Refused<R>>;

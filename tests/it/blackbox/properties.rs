@@ -465,6 +465,14 @@ fn shape_error(
             None => Some("an undocumented success status".into()),
         };
     }
+    // Refusals of the transport (408, 413, 414, 431) are answered by every operation and
+    // documented by none; every other status must be one the operation documents.
+    let transport = [408, 413, 414, 431].contains(&status.as_u16());
+    if !transport && op.responses.get(status.as_str()).is_none() {
+        return Some(format!(
+            "status {status} that the operation does not document"
+        ));
+    }
     if status == StatusCode::UNPROCESSABLE_ENTITY {
         return validation_error(&body);
     }

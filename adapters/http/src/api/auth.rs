@@ -10,7 +10,7 @@ use crate::{
     client::ClientInfo,
     dto::{LogoutRequest, Message, RefreshRequest, SessionPublic, SessionsPublic, Token},
     extract::{Auth, Body, IdSpec, JsonBody, LoginBody, LogoutScopeQuery, OptionalAuth, Path},
-    problem::ApiResult,
+    problem::{ApiResult, refusals::*},
     validation::{Collect, body_object, path_uuid, query_enum},
 };
 
@@ -34,7 +34,7 @@ impl AuthApi {
         body: LoginBody<true>,
         app: App<'_>,
         client: ClientInfo,
-    ) -> ApiResult<Json<Token>> {
+    ) -> ApiResult<Json<Token>, { BAD_REQUEST | INVALID | THROTTLED | UNAVAILABLE }> {
         login(app, &body, &client).await
     }
 
@@ -48,7 +48,7 @@ impl AuthApi {
         body: JsonBody<RefreshRequest>,
         app: App<'_>,
         client: ClientInfo,
-    ) -> ApiResult<Json<Token>> {
+    ) -> ApiResult<Json<Token>, { UNAUTHORIZED | INVALID | THROTTLED | UNAVAILABLE }> {
         let (token,) = (body_object(&body.body, |f| f.string("refresh_token")),).collect()?;
         Ok(Json(app.refresh(&token, &client.0).await?.into()))
     }
@@ -64,7 +64,7 @@ impl AuthApi {
         auth: OptionalAuth,
         scope: LogoutScopeQuery,
         app: App<'_>,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { BEARER | INVALID }> {
         let (scope, refresh) = (
             query_enum("scope", scope.get(), LogoutScope::Local, &SCOPES),
             optional_refresh_token(&body.body),
@@ -83,7 +83,11 @@ impl AuthApi {
         method = "get",
         operation_id = "auth-list_sessions"
     )]
-    async fn list_sessions(&self, auth: Auth, app: App<'_>) -> ApiResult<Json<SessionsPublic>> {
+    async fn list_sessions(
+        &self,
+        auth: Auth,
+        app: App<'_>,
+    ) -> ApiResult<Json<SessionsPublic>, { BEARER }> {
         let sessions = app.list_sessions(&auth.0).await?;
         let data: Vec<SessionPublic> = sessions
             .iter()
@@ -108,7 +112,7 @@ impl AuthApi {
         auth: Auth,
         id: Path<IdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { BEARER | INVALID }> {
         let (id,) = (path_uuid("id", id.get().unwrap_or_default()),).collect()?;
         app.revoke_session(&auth.0, SessionId::from_uuid(id))
             .await?;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{ApiTags, App};
 use crate::{
     dto::HealthStatus,
-    problem::{ApiError, ApiResult},
+    problem::{ApiError, ApiResult, refusals::*},
 };
 
 /// `/health/*` and `/.well-known/jwks.json`.
@@ -58,12 +58,12 @@ impl HealthApi {
         operation_id = "health-ready",
         tag = "ApiTags::Health"
     )]
-    async fn ready(&self, app: App<'_>) -> ApiResult<Json<HealthStatus>> {
+    async fn ready(&self, app: App<'_>) -> ApiResult<Json<HealthStatus>, { UNAVAILABLE }> {
         match app.ports().readiness.check().await {
             Ok(()) => Ok(ok()),
             Err(e) => {
                 tracing::warn!(reason = %e, "not ready");
-                Err(ApiError::unavailable())
+                Err(ApiError::unavailable().into())
             }
         }
     }
@@ -83,10 +83,10 @@ impl HealthApi {
         operation_id = "auth-jwks",
         tag = "ApiTags::Auth"
     )]
-    async fn jwks(&self, app: App<'_>) -> ApiResult<Json<Value>> {
+    async fn jwks(&self, app: App<'_>) -> ApiResult<Json<Value>, { NOT_FOUND }> {
         let keys = app.ports().access_tokens.public_keys();
         if keys.is_empty() {
-            return Err(ApiError::reason(StatusCode::NOT_FOUND));
+            return Err(ApiError::reason(StatusCode::NOT_FOUND).into());
         }
         Ok(Json(
             json!({ "keys": keys.iter().map(jwk).collect::<Vec<_>>() }),

@@ -8,7 +8,7 @@ use super::{ApiTags, App};
 use crate::{
     dto::{ItemCreate, ItemPublic, ItemUpdate, ItemsPublic, Message},
     extract::{Auth, IdSpec, JsonBody, LimitQuery, Path, SkipQuery},
-    problem::ApiResult,
+    problem::{ApiResult, refusals::*},
     validation::{Collect, body_object, page, path_uuid},
 };
 
@@ -31,7 +31,7 @@ impl ItemsApi {
         skip: SkipQuery,
         limit: LimitQuery,
         app: App<'_>,
-    ) -> ApiResult<Json<ItemsPublic>> {
+    ) -> ApiResult<Json<ItemsPublic>, { BEARER | INVALID }> {
         let (page,) = (page(skip.get(), limit.get()),).collect()?;
         Ok(Json(app.list_items(&auth.0, page).await?.into()))
     }
@@ -45,7 +45,7 @@ impl ItemsApi {
         auth: Auth,
         id: Path<IdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<ItemPublic>> {
+    ) -> ApiResult<Json<ItemPublic>, { BEARER | INVALID }> {
         let (id,) = (item_id(&id),).collect()?;
         Ok(Json(ItemPublic::from(&app.read_item(&auth.0, id).await?)))
     }
@@ -59,7 +59,7 @@ impl ItemsApi {
         body: JsonBody<ItemCreate>,
         auth: Auth,
         app: App<'_>,
-    ) -> ApiResult<Json<ItemPublic>> {
+    ) -> ApiResult<Json<ItemPublic>, { BEARER | INVALID }> {
         let (new,) = (body_object(&body.body, |f| {
             let title = f.text("title", ItemTitle::new);
             let description = f.text_or_null("description", ItemDescription::new);
@@ -88,7 +88,7 @@ impl ItemsApi {
         auth: Auth,
         id: Path<IdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<ItemPublic>> {
+    ) -> ApiResult<Json<ItemPublic>, { BEARER | INVALID }> {
         let (id, changes) = (
             item_id(&id),
             body_object(&body.body, |f| {
@@ -119,7 +119,7 @@ impl ItemsApi {
         auth: Auth,
         id: Path<IdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { BEARER | INVALID }> {
         let (id,) = (item_id(&id),).collect()?;
         app.delete_item(&auth.0, id).await?;
         Ok(Json(Message::new("Item deleted successfully")))

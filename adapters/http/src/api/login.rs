@@ -11,7 +11,7 @@ use crate::{
     client::ClientInfo,
     dto::{Message, NewPassword, Token, UserPublic},
     extract::{Auth, EmailSpec, JsonBody, LoginBody, Path},
-    problem::ApiResult,
+    problem::{ApiResult, refusals::*},
     validation::{Collect, body_object},
 };
 
@@ -40,7 +40,7 @@ impl LoginApi {
         body: LoginBody<false>,
         app: App<'_>,
         client: ClientInfo,
-    ) -> ApiResult<Json<Token>> {
+    ) -> ApiResult<Json<Token>, { BAD_REQUEST | INVALID | THROTTLED | UNAVAILABLE }> {
         login(app, &body, &client).await
     }
 
@@ -52,8 +52,8 @@ impl LoginApi {
         method = "post",
         operation_id = "login-test_token"
     )]
-    async fn test_token(&self, auth: Auth) -> Json<UserPublic> {
-        Json(UserPublic::from(&auth.0.user))
+    async fn test_token(&self, auth: Auth) -> ApiResult<Json<UserPublic>, { BEARER }> {
+        Ok(Json(UserPublic::from(&auth.0.user)))
     }
 
     /// Recover Password
@@ -70,7 +70,7 @@ impl LoginApi {
         email: Path<EmailSpec>,
         app: App<'_>,
         client: ClientInfo,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { THROTTLED | UNAVAILABLE }> {
         app.recover_password(email.get().unwrap_or_default(), &client.0)
             .await?;
         Ok(Json(Message::new(
@@ -91,7 +91,7 @@ impl LoginApi {
         body: JsonBody<NewPassword>,
         app: App<'_>,
         client: ClientInfo,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { BAD_REQUEST | INVALID | THROTTLED | UNAVAILABLE }> {
         let (form,) = (body_object(&body.body, |f| {
             let token = f.string("token");
             let password = f.password("new_password");
@@ -116,7 +116,7 @@ impl LoginApi {
         auth: Auth,
         email: Path<EmailSpec>,
         app: App<'_>,
-    ) -> ApiResult<HtmlPreview> {
+    ) -> ApiResult<HtmlPreview, { BEARER }> {
         let admin = auth.0.as_superuser()?;
         let mail = app
             .recovery_preview(&admin, email.get().unwrap_or_default())
@@ -138,7 +138,7 @@ pub(super) async fn login<const JSON: bool>(
     app: App<'_>,
     body: &LoginBody<JSON>,
     client: &ClientInfo,
-) -> ApiResult<Json<Token>> {
+) -> ApiResult<Json<Token>, { BAD_REQUEST | INVALID | THROTTLED | UNAVAILABLE }> {
     let (credentials,) = (body.credentials(),).collect()?;
     let password = Password::unchecked(credentials.password);
     let pair = app

@@ -7,7 +7,7 @@ use super::{ApiTags, App};
 use crate::{
     dto::{PrivateUserCreate, UserPublic},
     extract::JsonBody,
-    problem::ApiResult,
+    problem::{ApiResult, refusals::*},
     validation::{Collect, body_object},
 };
 
@@ -28,7 +28,7 @@ impl PrivateApi {
         &self,
         body: JsonBody<PrivateUserCreate>,
         app: App<'_>,
-    ) -> ApiResult<Json<UserPublic>> {
+    ) -> ApiResult<Json<UserPublic>, { BAD_REQUEST | INVALID | UNAVAILABLE }> {
         let ((email, password, full_name),) = (body_object(&body.body, |f| {
             let email = f.text("email", |s| check_text(&s, 0, 255).map(|()| s));
             let password = f.string("password");

@@ -13,7 +13,7 @@ use crate::{
     },
     errors,
     extract::{Auth, JsonBody, LimitQuery, Path, SkipQuery, UserIdSpec},
-    problem::ApiResult,
+    problem::{ApiResult, refusals::*},
     validation::{Collect, body_object, page, path_uuid},
 };
 
@@ -32,7 +32,7 @@ impl UsersApi {
         skip: SkipQuery,
         limit: LimitQuery,
         app: App<'_>,
-    ) -> ApiResult<Json<UsersPublic>> {
+    ) -> ApiResult<Json<UsersPublic>, { BEARER | INVALID }> {
         let admin = auth.0.as_superuser()?;
         let (page,) = (page(skip.get(), limit.get()),).collect()?;
         Ok(Json(app.list_users(&admin, page).await?.into()))
@@ -47,7 +47,7 @@ impl UsersApi {
         body: JsonBody<UserCreate>,
         auth: Auth,
         app: App<'_>,
-    ) -> ApiResult<Json<UserPublic>> {
+    ) -> ApiResult<Json<UserPublic>, { BEARER | INVALID }> {
         let admin = auth.0.as_superuser()?;
         let (new,) = (body_object(&body.body, |f| {
             let email = f.email("email");
@@ -84,7 +84,7 @@ impl UsersApi {
         body: JsonBody<UserUpdateMe>,
         auth: Auth,
         app: App<'_>,
-    ) -> ApiResult<Json<UserPublic>> {
+    ) -> ApiResult<Json<UserPublic>, { BEARER | CONFLICT | INVALID }> {
         let (changes,) = (body_object(&body.body, |f| {
             let full_name = f.nullable_text("full_name", FullName::new);
             let email = f.optional_email("email");
@@ -111,7 +111,7 @@ impl UsersApi {
         body: JsonBody<UpdatePassword>,
         auth: Auth,
         app: App<'_>,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { BEARER | INVALID }> {
         let ((current, new),) = (body_object(&body.body, |f| {
             let current = f.password("current_password");
             let new = f.password("new_password");
@@ -130,8 +130,8 @@ impl UsersApi {
         method = "get",
         operation_id = "users-read_user_me"
     )]
-    async fn read_user_me(&self, auth: Auth) -> Json<UserPublic> {
-        Json(UserPublic::from(&auth.0.user))
+    async fn read_user_me(&self, auth: Auth) -> ApiResult<Json<UserPublic>, { BEARER }> {
+        Ok(Json(UserPublic::from(&auth.0.user)))
     }
 
     /// Delete User Me
@@ -142,7 +142,11 @@ impl UsersApi {
         method = "delete",
         operation_id = "users-delete_user_me"
     )]
-    async fn delete_user_me(&self, auth: Auth, app: App<'_>) -> ApiResult<Json<Message>> {
+    async fn delete_user_me(
+        &self,
+        auth: Auth,
+        app: App<'_>,
+    ) -> ApiResult<Json<Message>, { BEARER }> {
         app.delete_me(&auth.0).await?;
         Ok(Json(Message::new("User deleted successfully")))
     }
@@ -160,7 +164,7 @@ impl UsersApi {
         body: JsonBody<UserRegister>,
         app: App<'_>,
         client: ClientInfo,
-    ) -> ApiResult<Json<UserPublic>> {
+    ) -> ApiResult<Json<UserPublic>, { BAD_REQUEST | INVALID | THROTTLED | UNAVAILABLE }> {
         let (registration,) = (body_object(&body.body, |f| {
             let email = f.email("email");
             let password = f.password("password");
@@ -189,7 +193,7 @@ impl UsersApi {
         auth: Auth,
         user_id: Path<UserIdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<UserPublic>> {
+    ) -> ApiResult<Json<UserPublic>, { BEARER | INVALID }> {
         let (id,) = (path_uuid("user_id", user_id.get().unwrap_or_default()),).collect()?;
         let user = app.read_user(&auth.0, UserId::from_uuid(id)).await?;
         Ok(Json(UserPublic::from(&user)))
@@ -209,7 +213,7 @@ impl UsersApi {
         auth: Auth,
         user_id: Path<UserIdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<UserPublic>> {
+    ) -> ApiResult<Json<UserPublic>, { BEARER | CONFLICT | INVALID }> {
         let admin = auth.0.as_superuser()?;
         let (id, changes) = (
             path_uuid("user_id", user_id.get().unwrap_or_default()),
@@ -249,7 +253,7 @@ impl UsersApi {
         auth: Auth,
         user_id: Path<UserIdSpec>,
         app: App<'_>,
-    ) -> ApiResult<Json<Message>> {
+    ) -> ApiResult<Json<Message>, { BEARER | INVALID }> {
         let admin = auth.0.as_superuser()?;
         let (id,) = (path_uuid("user_id", user_id.get().unwrap_or_default()),).collect()?;
         app.delete_user(&admin, UserId::from_uuid(id))

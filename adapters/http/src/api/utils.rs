@@ -6,7 +6,7 @@ use super::{ApiTags, App};
 use crate::{
     dto::Message,
     extract::{Auth, EmailTo},
-    problem::ApiResult,
+    problem::{ApiResult, refusals::*},
     validation::{Collect, query_email},
 };
 
@@ -35,7 +35,7 @@ impl UtilsApi {
         auth: Auth,
         email_to: EmailTo,
         app: App<'_>,
-    ) -> ApiResult<TestEmailSent> {
+    ) -> ApiResult<TestEmailSent, { BEARER | INVALID }> {
         let admin = auth.0.as_superuser()?;
         let (to,) = (query_email("email_to", email_to.get()),).collect()?;
         app.send_test_email(&admin, &to).await?;
