@@ -34,7 +34,7 @@ pub use server::Server;
 pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {
     let built = openapi::build(&config);
     #[allow(unused_mut)]
-    let (mut routes, mut api) = (routing::table(&config), built.endpoint);
+    let (mut routes, mut api) = (built.routes, built.endpoint);
     #[cfg(debug_assertions)]
     if config.test_faults {
         routes.extend_from_slice(faults::ROUTES);

@@ -8,8 +8,11 @@ use serde_json::{Value, json};
 use crate::{
     api::{AuthApi, HealthApi, ItemsApi, LoginApi, PrivateApi, UsersApi, UtilsApi},
     config::HttpConfig,
-    routing,
+    routing::{self, RouteSpec},
 };
+
+/// The docs pages, mounted when `DOCS_ENABLED` (D11): the document, Swagger UI, ReDoc.
+const DOCS_PAGES: [&str; 3] = ["/api/v1/openapi.json", "/docs", "/redoc"];
 
 /// The document's version: the crate's.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -20,6 +23,9 @@ pub struct Built {
     pub document: String,
     /// The operations plus, when enabled, the docs pages.
     pub endpoint: poem::endpoint::BoxEndpoint<'static>,
+    /// Every route `endpoint` serves, in resolution order, derived from the operations'
+    /// declarations (and the docs pages mounted here).
+    pub routes: Vec<RouteSpec>,
 }
 
 /// Builds the service for `config`; route 23 is included only when it is enabled.
@@ -43,30 +49,34 @@ pub fn document() -> String {
 }
 
 fn assemble<T: OpenApi + 'static>(apis: T, config: &HttpConfig) -> Built {
+    let mut routes = routing::derived(&T::meta());
     let service = OpenApiService::new(apis, config.project_name.clone(), VERSION);
     let raw = service.spec();
     let document = patch(&raw);
     let mut route = Route::new();
     if config.docs {
+        routes.extend(DOCS_PAGES.iter().map(|&path| routing::r("GET", path)));
         // The UI pages embed the document; swap poem-openapi's for the patched one.
         let swagger = service.swagger_ui_html().replace(&raw, &document);
         let redoc = service.redoc_html().replace(&raw, &document);
         let json = document.clone();
+        let [document_page, swagger_page, redoc_page] = DOCS_PAGES;
         route = route
             .at(
-                "/api/v1/openapi.json",
+                document_page,
                 make_sync(move |_| {
                     poem::Response::builder()
                         .content_type("application/json")
                         .body(json.clone())
                 }),
             )
-            .at("/docs", make_sync(move |_| Html(swagger.clone())))
-            .at("/redoc", make_sync(move |_| Html(redoc.clone())));
+            .at(swagger_page, make_sync(move |_| Html(swagger.clone())))
+            .at(redoc_page, make_sync(move |_| Html(redoc.clone())));
     }
     Built {
         document,
         endpoint: route.nest("/", service).into_endpoint().boxed(),
+        routes,
     }
 }
 
@@ -76,13 +86,9 @@ fn assemble<T: OpenApi + 'static>(apis: T, config: &HttpConfig) -> Built {
 fn patch(raw: &str) -> String {
     let mut doc: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        let slashed = routing::LEGACY
-            .iter()
-            .chain(routing::PRIVATE)
-            .filter(|r| r.path.ends_with('/'));
-        for route in slashed {
-            if let Some(item) = paths.shift_remove(route.path.trim_end_matches('/')) {
-                paths.insert(route.path.to_owned(), item);
+        for &slashed in routing::TRAILING_SLASH {
+            if let Some(item) = paths.shift_remove(slashed.trim_end_matches('/')) {
+                paths.insert(slashed.to_owned(), item);
             }
         }
         paths.sort_keys();

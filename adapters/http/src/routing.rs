@@ -4,12 +4,14 @@
 //! is not the API's, docs', health's or `/.well-known/`'s (see [`crate::spa`]); else 404 — all
 //! in the `{"detail"}` envelope.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
     http::{Method, StatusCode, header, uri::Authority},
 };
+use poem_openapi::registry::MetaApi;
 
 use crate::{
     client::forwarded,
@@ -29,66 +31,51 @@ pub(crate) const fn r(method: &'static str, path: &'static str) -> RouteSpec {
     RouteSpec { method, path }
 }
 
-/// The legacy routes in the template's declaration order (CONTRACT.md §4.1 "decl."),
-/// the development-only route last, then Gatehouse's own.
-pub const LEGACY: &[RouteSpec] = &[
-    r("POST", "/api/v1/login/access-token"),
-    r("POST", "/api/v1/login/test-token"),
-    r("POST", "/api/v1/password-recovery/{email}"),
-    r("POST", "/api/v1/reset-password/"),
-    r("POST", "/api/v1/password-recovery-html-content/{email}"),
-    r("GET", "/api/v1/users/"),
-    r("POST", "/api/v1/users/"),
-    r("PATCH", "/api/v1/users/me"),
-    r("PATCH", "/api/v1/users/me/password"),
-    r("GET", "/api/v1/users/me"),
-    r("DELETE", "/api/v1/users/me"),
-    r("POST", "/api/v1/users/signup"),
-    r("GET", "/api/v1/users/{user_id}"),
-    r("PATCH", "/api/v1/users/{user_id}"),
-    r("DELETE", "/api/v1/users/{user_id}"),
-    r("POST", "/api/v1/utils/test-email/"),
-    r("GET", "/api/v1/utils/health-check/"),
-    r("GET", "/api/v1/items/"),
-    r("GET", "/api/v1/items/{id}"),
-    r("POST", "/api/v1/items/"),
-    r("PUT", "/api/v1/items/{id}"),
-    r("DELETE", "/api/v1/items/{id}"),
+/// The template's paths that end in a slash. FastAPI declares them so (and redirects the
+/// other form, 307); poem-openapi drops a trailing slash from what it registers and
+/// documents, so this is the one fact about routes the operations cannot carry. Every
+/// entry must name an operation (a unit test checks).
+pub const TRAILING_SLASH: &[&str] = &[
+    "/api/v1/reset-password/",
+    "/api/v1/users/",
+    "/api/v1/utils/test-email/",
+    "/api/v1/utils/health-check/",
+    "/api/v1/items/",
+    "/api/v1/private/users/",
 ];
 
-/// Route 23, mounted in development/local only.
-pub const PRIVATE: &[RouteSpec] = &[r("POST", "/api/v1/private/users/")];
+/// Every route of the operations in `apis`, in declaration order (the API structs in the
+/// order given, each in the template's order), as the contract's resolution needs them:
+/// derived from the poem-openapi declarations, the one place a route is declared.
+pub fn derived(apis: &[MetaApi]) -> Vec<RouteSpec> {
+    apis.iter()
+        .flat_map(|api| &api.paths)
+        .flat_map(|path| {
+            let slashed = format!("{}/", path.path);
+            let template = if TRAILING_SLASH.contains(&slashed.as_str()) {
+                slashed
+            } else {
+                path.path.clone()
+            };
+            let template = intern(template);
+            path.operations
+                .iter()
+                .map(move |op| r(intern(op.method.as_str().to_owned()), template))
+        })
+        .collect()
+}
 
-/// Gatehouse's additions (CONTRACT.md §9h, §10).
-pub const GATEHOUSE: &[RouteSpec] = &[
-    r("POST", "/api/v1/auth/login"),
-    r("POST", "/api/v1/auth/refresh"),
-    r("POST", "/api/v1/auth/logout"),
-    r("GET", "/api/v1/auth/sessions"),
-    r("DELETE", "/api/v1/auth/sessions/{id}"),
-    r("GET", "/.well-known/jwks.json"),
-    r("GET", "/health/live"),
-    r("GET", "/health/ready"),
-];
-
-/// The documentation pages (D11 switch).
-pub const DOCS: &[RouteSpec] = &[
-    r("GET", "/api/v1/openapi.json"),
-    r("GET", "/docs"),
-    r("GET", "/redoc"),
-];
-
-/// Every route served under `config`, in resolution order.
-pub fn table(config: &HttpConfig) -> Vec<RouteSpec> {
-    let mut routes = LEGACY.to_vec();
-    if config.private_routes {
-        routes.extend_from_slice(PRIVATE);
+/// A `'static` copy of `text`, made once per distinct text: route templates label metrics
+/// and spans for the life of the process, and the set of them is fixed by the code.
+fn intern(text: String) -> &'static str {
+    static SEEN: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = seen.get(text.as_str()) {
+        return known;
     }
-    routes.extend_from_slice(GATEHOUSE);
-    if config.docs {
-        routes.extend_from_slice(DOCS);
-    }
-    routes
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    seen.insert(leaked);
+    leaked
 }
 
 fn is_param(segment: &str) -> bool {
@@ -303,7 +290,7 @@ mod tests {
     fn endpoint() -> RoutingEndpoint<()> {
         RoutingEndpoint {
             inner: (),
-            routes: table(&HttpConfig::default()),
+            routes: crate::openapi::build(&HttpConfig::default()).routes,
             spa: None,
         }
     }
@@ -333,5 +320,69 @@ mod tests {
         assert_eq!(resolve(Method::GET, "/api/v1/nope"), "404");
         assert_eq!(resolve(Method::GET, "/api/v1/private/users/"), "404");
         assert_eq!(resolve(Method::HEAD, "/health/live"), "405 GET");
+    }
+
+    #[test]
+    fn every_trailing_slash_names_an_operation() {
+        let all = crate::openapi::build(&HttpConfig {
+            private_routes: true,
+            ..HttpConfig::default()
+        })
+        .routes;
+        for slashed in TRAILING_SLASH {
+            assert!(
+                all.iter().any(|route| route.path == *slashed),
+                "{slashed} is no operation's path"
+            );
+        }
+    }
+
+    #[test]
+    fn the_table_is_the_operations_the_router_serves_in_the_templates_order() {
+        let routes = crate::openapi::build(&HttpConfig::default()).routes;
+        let listed: Vec<String> = routes
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        // The template's declaration order (CONTRACT.md §4.1), then Gatehouse's own, then
+        // the docs pages; no development-only route by default.
+        assert_eq!(
+            listed,
+            [
+                "POST /api/v1/login/access-token",
+                "POST /api/v1/login/test-token",
+                "POST /api/v1/password-recovery/{email}",
+                "POST /api/v1/reset-password/",
+                "POST /api/v1/password-recovery-html-content/{email}",
+                "GET /api/v1/users/",
+                "POST /api/v1/users/",
+                "PATCH /api/v1/users/me",
+                "GET /api/v1/users/me",
+                "DELETE /api/v1/users/me",
+                "PATCH /api/v1/users/me/password",
+                "POST /api/v1/users/signup",
+                "GET /api/v1/users/{user_id}",
+                "PATCH /api/v1/users/{user_id}",
+                "DELETE /api/v1/users/{user_id}",
+                "POST /api/v1/utils/test-email/",
+                "GET /api/v1/utils/health-check/",
+                "GET /api/v1/items/",
+                "POST /api/v1/items/",
+                "GET /api/v1/items/{id}",
+                "PUT /api/v1/items/{id}",
+                "DELETE /api/v1/items/{id}",
+                "POST /api/v1/auth/login",
+                "POST /api/v1/auth/refresh",
+                "POST /api/v1/auth/logout",
+                "GET /api/v1/auth/sessions",
+                "DELETE /api/v1/auth/sessions/{id}",
+                "GET /health/live",
+                "GET /health/ready",
+                "GET /.well-known/jwks.json",
+                "GET /api/v1/openapi.json",
+                "GET /docs",
+                "GET /redoc",
+            ]
+        );
     }
 }
