@@ -363,9 +363,12 @@ def report(args):
     print()
     by_action = {}
     for l in lines:
-        by_action.setdefault(l["action"], [0, 0])
-        by_action[l["action"]][0 if l["ok"] else 1] += 1
-    print("by action: " + ", ".join(f"{a} {ok}" + (f" ({bad} failed)" if bad else "") for a, (ok, bad) in sorted(by_action.items())))
+        by_action.setdefault(l["action"], []).append(l)
+    print("by action (requests, p99 ms): " + ", ".join(
+        f"{a} {len(of)}"
+        + (f" ({sum(not l['ok'] for l in of)} failed)" if any(not l["ok"] for l in of) else "")
+        + f" {percentile([l['latency'] * 1000 for l in of], 99):.0f}"
+        for a, of in sorted(by_action.items())))
     print(
         "refresh tokens redeemed, issuer -> redeemer: "
         + ", ".join(f"{k} {ok}" + (f" ({bad} failed)" if bad else "") for k, (ok, bad) in sorted(extra["refreshes"].items()))
