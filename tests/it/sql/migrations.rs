@@ -58,9 +58,69 @@ async fn schema(conn: &DatabaseConnection) -> Vec<String> {
     lines
 }
 
-/// Every column of the database: `(table, column)` with whether a writer that does not know
-/// it can still insert (it is nullable or has a default).
-async fn columns(conn: &DatabaseConnection) -> BTreeMap<(String, String), bool> {
+/// Migrations released before the index rule (issue 16) existed, which build indexes on
+/// tables that already hold data without `CONCURRENTLY`: 000001 and 000002 on the
+/// template's `"user"` and `item` (taken over with their rows), 000005 the unique
+/// `lower(email)` index on `"user"`. They have shipped and are frozen (editing one would
+/// not change a database that already ran it), so the rule applies from the next one on;
+/// docs/upgrades.md states the one-off cost.
+const INDEXES_GRANDFATHERED: [&str; 5] = [
+    "m20261125_000001_template_schema",
+    "m20261125_000002_gatehouse_auth",
+    "m20261125_000003_throttle_backoff",
+    "m20261204_000004_email_key_idna",
+    "m20261204_000005_template_coexistence",
+];
+
+/// The schema as a release's code sees it, plus (PostgreSQL) which indexes exist and which
+/// of them a `CREATE INDEX CONCURRENTLY` built.
+#[derive(Default)]
+struct Snapshot {
+    /// Every column, `(table, column)`, with whether a writer that does not know it can
+    /// still insert (it is nullable or has a default).
+    columns: BTreeMap<(String, String), bool>,
+    /// Every index by name, with its table (PostgreSQL only).
+    indexes: BTreeMap<String, String>,
+    /// The indexes a `CREATE INDEX CONCURRENTLY` statement built (PostgreSQL only).
+    concurrent: BTreeSet<String>,
+}
+
+impl Snapshot {
+    fn tables(&self) -> BTreeSet<&String> {
+        self.columns.keys().map(|(table, _)| table).collect()
+    }
+}
+
+/// The schema `gatehouse_rule_check` the index log lives in: outside `current_schema()`, so
+/// the snapshots never see it.
+const RULE_CHECK: &str = r#"
+CREATE SCHEMA gatehouse_rule_check;
+CREATE TABLE gatehouse_rule_check.index_built (index_name text, statement text);
+CREATE FUNCTION gatehouse_rule_check.log_index() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE built record;
+BEGIN
+    FOR built IN SELECT objid FROM pg_event_trigger_ddl_commands()
+                 WHERE command_tag = 'CREATE INDEX' LOOP
+        INSERT INTO gatehouse_rule_check.index_built
+            SELECT relname, current_query() FROM pg_class WHERE oid = built.objid;
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER gatehouse_rule_check_index ON ddl_command_end
+    WHEN TAG IN ('CREATE INDEX') EXECUTE FUNCTION gatehouse_rule_check.log_index();
+"#;
+
+/// On PostgreSQL, records the statement of every `CREATE INDEX` from now on (an event
+/// trigger; needs a superuser, as `TEST_DATABASE_URL`'s `postgres` is).
+async fn log_index_builds(conn: &DatabaseConnection) {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared(RULE_CHECK)
+            .await
+            .expect("the index log (an event trigger: TEST_DATABASE_URL must be a superuser)");
+    }
+}
+
+/// The schema now.
+async fn snapshot(conn: &DatabaseConnection) -> Snapshot {
     let backend = conn.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
@@ -74,41 +134,86 @@ async fn columns(conn: &DatabaseConnection) -> BTreeMap<(String, String), bool> 
              FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'"
         }
     };
-    conn.query_all_raw(Statement::from_string(backend, sql))
-        .await
-        .expect("list columns")
-        .iter()
-        .map(|row| {
-            let key = (
-                row.try_get::<String>("", "tbl").expect("a table"),
-                row.try_get::<String>("", "col").expect("a column"),
-            );
-            (key, row.try_get::<bool>("", "fillable").expect("a flag"))
-        })
-        .collect()
+    let rows = |sql: &str| {
+        let statement = Statement::from_string(backend, sql);
+        async move {
+            conn.query_all_raw(statement)
+                .await
+                .expect("read the catalog")
+        }
+    };
+    let mut snapshot = Snapshot::default();
+    for row in rows(sql).await {
+        let key = (
+            row.try_get::<String>("", "tbl").expect("a table"),
+            row.try_get::<String>("", "col").expect("a column"),
+        );
+        let fillable = row.try_get::<bool>("", "fillable").expect("a flag");
+        snapshot.columns.insert(key, fillable);
+    }
+    if backend != DbBackend::Postgres {
+        return snapshot;
+    }
+    let indexes = "SELECT indexname::text AS idx, tablename::text AS tbl FROM pg_indexes \
+                   WHERE schemaname = current_schema()";
+    for row in rows(indexes).await {
+        snapshot.indexes.insert(
+            row.try_get("", "idx").expect("an index"),
+            row.try_get("", "tbl").expect("its table"),
+        );
+    }
+    let concurrent = "SELECT index_name AS idx FROM gatehouse_rule_check.index_built \
+                      WHERE statement ~* '\\mcreate\\s+(unique\\s+)?index\\s+concurrently\\M'";
+    for row in rows(concurrent).await {
+        snapshot
+            .concurrent
+            .insert(row.try_get("", "idx").expect("an index"));
+    }
+    snapshot
 }
 
 /// What migration `name` did that a replica of the previous release, still serving while
 /// it is applied (issue 16), could not live with: a table or column it reads dropped or
-/// renamed away, or a column added to an existing table that its inserts cannot fill.
-fn breaks_the_previous_release(
-    name: &str,
-    before: &BTreeMap<(String, String), bool>,
-    after: &BTreeMap<(String, String), bool>,
-) -> Vec<String> {
+/// renamed away, or a column added to an existing table that its inserts cannot fill; and,
+/// unless `name` is grandfathered, an index built on an existing table without
+/// `CONCURRENTLY` (PostgreSQL then blocks every write to that table while it builds).
+fn breaks_the_previous_release(name: &str, before: &Snapshot, after: &Snapshot) -> Vec<String> {
     let mut broken = Vec::new();
-    for (table, column) in before.keys() {
-        if !after.contains_key(&(table.clone(), column.clone())) {
-            broken.push(format!("{name} removes {table}.{column}"));
+    let (existing, remaining) = (before.tables(), after.tables());
+    for table in &existing {
+        if !remaining.contains(table) {
+            broken.push(format!(
+                "{name} removes table {table} (drops or renames it)"
+            ));
         }
     }
-    let existing: BTreeSet<&String> = before.keys().map(|(table, _)| table).collect();
-    for ((table, column), fillable) in after {
-        let added = !before.contains_key(&(table.clone(), column.clone()));
+    for (table, column) in before.columns.keys() {
+        let key = (table.clone(), column.clone());
+        if remaining.contains(table) && !after.columns.contains_key(&key) {
+            broken.push(format!(
+                "{name} removes column {table}.{column} (drops or renames it)"
+            ));
+        }
+    }
+    for ((table, column), fillable) in &after.columns {
+        let added = !before
+            .columns
+            .contains_key(&(table.clone(), column.clone()));
         if added && existing.contains(table) && !fillable {
             broken.push(format!(
                 "{name} adds {table}.{column} NOT NULL without a default"
             ));
+        }
+    }
+    if !INDEXES_GRANDFATHERED.contains(&name) {
+        for (index, table) in &after.indexes {
+            let built = !before.indexes.contains_key(index);
+            if built && existing.contains(table) && !after.concurrent.contains(index) {
+                broken.push(format!(
+                    "{name} builds index {index} on the existing table {table} without \
+                     CREATE INDEX CONCURRENTLY (writes to {table} wait until it is built)"
+                ));
+            }
         }
     }
     broken
@@ -116,20 +221,24 @@ fn breaks_the_previous_release(
 
 /// Issue 16's rule, enforced: every migration is expand-only against the schema the
 /// migrations before it produce, so the previous release keeps working while it is applied
-/// (removals and renames wait for a later release). Runs every migration one at a time on
-/// both engines, and proves on a deliberately bad schema change that the check can fail.
+/// (removals and renames wait for a later release), and on PostgreSQL it builds indexes on
+/// existing tables with `CREATE INDEX CONCURRENTLY` (a migration doing so opts out of
+/// sea-orm-migration's transaction with `use_transaction() -> Some(false)`). Runs every
+/// migration one at a time on both engines, and proves on deliberately bad schema changes
+/// that each check can fail.
 #[tokio::test]
 async fn every_migration_is_expand_only_for_the_release_before_it() {
     for engine in Engine::available() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         let conn = db.connection().await;
+        log_index_builds(&conn).await;
         migrations.up(Some(1)).await.expect("the template's schema");
-        let mut before = columns(&conn).await;
+        let mut before = snapshot(&conn).await;
         let mut broken = Vec::new();
         for name in &MIGRATIONS[1..] {
             migrations.up(Some(1)).await.expect(name);
-            let after = columns(&conn).await;
+            let after = snapshot(&conn).await;
             broken.extend(breaks_the_previous_release(name, &before, &after));
             before = after;
         }
@@ -137,22 +246,38 @@ async fn every_migration_is_expand_only_for_the_release_before_it() {
 
         conn.execute_unprepared(
             "ALTER TABLE item RENAME COLUMN description TO details; \
-             ALTER TABLE item ADD COLUMN rank integer NOT NULL DEFAULT 0",
+             ALTER TABLE item ADD COLUMN rank integer NOT NULL DEFAULT 0; \
+             ALTER TABLE gatehouse_throttle RENAME TO gatehouse_counter",
         )
         .await
         .expect("a bad change");
-        let mut expected = vec!["a bad change removes item.description".to_owned()];
+        let mut expected = vec![
+            "a bad change removes table gatehouse_throttle (drops or renames it)".to_owned(),
+            "a bad change removes column item.description (drops or renames it)".to_owned(),
+        ];
         if engine == Engine::Postgres {
             // SQLite cannot add a NOT NULL column without a default at all.
             conn.execute_unprepared("ALTER TABLE item ADD COLUMN owner_note text NOT NULL")
                 .await
                 .expect("a required column");
             expected.push("a bad change adds item.owner_note NOT NULL without a default".into());
+            // Outside a transaction, as a migration with `use_transaction() -> Some(false)`.
+            conn.execute_unprepared("CREATE INDEX CONCURRENTLY ix_item_rank ON item (rank)")
+                .await
+                .expect("a concurrent index");
+            conn.execute_unprepared("CREATE INDEX ix_item_title ON item (title)")
+                .await
+                .expect("a blocking index");
+            expected.push(
+                "a bad change builds index ix_item_title on the existing table item without \
+                 CREATE INDEX CONCURRENTLY (writes to item wait until it is built)"
+                    .into(),
+            );
         }
-        let bad = breaks_the_previous_release("a bad change", &before, &columns(&conn).await);
+        let bad = breaks_the_previous_release("a bad change", &before, &snapshot(&conn).await);
         assert_eq!(
             bad, expected,
-            "{engine:?}: a defaulted NOT NULL column is fine, a rename is not"
+            "{engine:?}: a defaulted NOT NULL column and a concurrent index are fine"
         );
     }
 }

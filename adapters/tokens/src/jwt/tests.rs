@@ -377,6 +377,28 @@ fn refresh_tokens_and_garbage_are_refused_without_panicking() {
     assert_eq!(rejection(tokens.as_ref(), &huge), "token too long");
 }
 
+/// Issue 16, version skew: a newer release may add claims (and non-critical header
+/// parameters); this release ignores what it does not know and keeps honouring the token.
+#[test]
+fn claims_and_header_parameters_a_newer_release_adds_are_ignored() {
+    let tokens = build(hs());
+    let mut claims = jwt_claims(now());
+    claims.insert("ver".into(), json!(2));
+    claims.insert("scope".into(), json!("items:write"));
+    claims.insert("amr".into(), json!(["pwd"]));
+    claims.insert("ext".into(), json!({"tenant": null, "n": 1.5}));
+    let header = json!({"alg": "HS256", "typ": "at+jwt", "cty": "x-gatehouse", "x5t": "abc"});
+    let token = hs256(&header, &claims, SECRET);
+    let accepted = tokens
+        .verify(&token, now())
+        .expect("unknown claims are ignored");
+    assert_eq!(accepted.user.to_string(), claims["sub"].as_str().unwrap());
+    assert_eq!(
+        accepted.session.to_string(),
+        claims["sid"].as_str().unwrap()
+    );
+}
+
 #[test]
 fn a_critical_header_is_refused() {
     let tokens = build(hs());

@@ -165,6 +165,27 @@ fn another_environments_implicit_assertion_is_refused() {
     assert_eq!(rejection(&public_with(&signing), &token), "bad signature");
 }
 
+/// Issue 16, version skew: claims a newer release adds are ignored, the token honoured.
+#[test]
+fn claims_a_newer_release_adds_are_ignored() {
+    for tokens in both() {
+        let mut claims = valid_claims(&tokens);
+        claims.add_additional("ver", 2).unwrap();
+        claims.add_additional("scope", "items:write").unwrap();
+        claims
+            .add_additional("ext", json!({"tenant": null, "n": 1.5}))
+            .unwrap();
+        let token = sealed(&tokens, &claims);
+        let accepted = tokens
+            .verify(&token, now())
+            .expect("unknown claims are ignored");
+        assert_eq!(
+            accepted.session.to_string(),
+            claims.get_claim("sid").unwrap().as_str().unwrap()
+        );
+    }
+}
+
 #[test]
 fn missing_or_wrong_claims_are_refused() {
     for tokens in both() {
