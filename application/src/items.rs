@@ -51,7 +51,7 @@ impl Gatehouse {
     /// `UserNotFound` when the caller's account was deleted meanwhile.
     pub async fn create_item(&self, me: &Principal, new: NewItem) -> Result<Item, ItemError> {
         let item = Item {
-            id: ItemId::random(),
+            id: ItemId::from_uuid(self.ports.ids.next()),
             title: new.title,
             description: new.description,
             owner_id: me.user.id,

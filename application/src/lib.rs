@@ -24,8 +24,8 @@ mod throttling;
 use std::sync::Arc;
 
 use gatehouse_domain::ports::{
-    AccessTokens, AttemptLimiter, Clock, ItemRepository, Mailer, OpaqueTokens, PasswordHasher,
-    Readiness, ResetTokenStore, SessionStore, UserRepository,
+    AccessTokens, AttemptLimiter, Clock, IdSource, ItemRepository, Mailer, OpaqueTokens,
+    PasswordHasher, Readiness, ResetTokenStore, SessionStore, UserRepository,
 };
 
 pub use admin_users::{AdminUserError, NewUser, ReadUserError, UserChanges};
@@ -57,6 +57,8 @@ pub struct Ports {
     pub opaque_tokens: Arc<dyn OpaqueTokens>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
+    /// The one source of the ids the use cases mint (users, items, sessions).
+    pub ids: Arc<dyn IdSource>,
     pub readiness: Arc<dyn Readiness>,
 }
 

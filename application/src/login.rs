@@ -127,7 +127,7 @@ impl Gatehouse {
             .digest(refresh.expose())
             .ok_or_else(|| Infra::unexpected("generated refresh token failed its own format"))?;
         let session = Session {
-            id: SessionId::random(),
+            id: SessionId::from_uuid(self.ports.ids.next()),
             user_id: user.id,
             created_at: now,
             last_used_at: now,

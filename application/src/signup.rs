@@ -87,7 +87,7 @@ impl Gatehouse {
         }
         let hashed_password = self.ports.hasher.hash(password).await?;
         let user = User {
-            id: UserId::random(),
+            id: UserId::from_uuid(self.ports.ids.next()),
             email,
             is_active,
             is_superuser,

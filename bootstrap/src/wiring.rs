@@ -7,7 +7,7 @@ use gatehouse_application::{Gatehouse, Ports};
 use gatehouse_crypto::Argon2Hasher;
 use gatehouse_domain::{
     Infra, Secret,
-    ports::{Mailer, SystemClock},
+    ports::{Mailer, RandomIds, SystemClock},
 };
 use gatehouse_http::HttpConfig;
 use gatehouse_mail::{
@@ -115,6 +115,7 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         ))),
         mailer,
         clock: Arc::new(SystemClock),
+        ids: Arc::new(RandomIds),
     };
     let app = Arc::new(Gatehouse::new(ports, settings.policy));
     if let Some(first) = settings.first_superuser {

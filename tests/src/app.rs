@@ -8,7 +8,7 @@ use gatehouse_application::{Gatehouse, Policy, Ports};
 use gatehouse_crypto::{Argon2Hasher, HashParams, PoolLimits};
 use gatehouse_domain::{
     Email, Password,
-    ports::{AccessTokens, Clock, Mailer},
+    ports::{AccessTokens, Clock, Mailer, RandomIds},
 };
 use gatehouse_http::{HttpConfig, Server};
 use gatehouse_memory::{ManualClock, RecordingMailer};
@@ -401,6 +401,8 @@ impl Instance {
                 .outgoing
                 .unwrap_or_else(|| self.mailer.clone() as Arc<dyn Mailer>),
             clock: self.clock.clone() as Arc<dyn Clock>,
+            // Random, as in production: replicas of one test share a database.
+            ids: Arc::new(RandomIds),
         };
         let app = Arc::new(Gatehouse::new(ports, self.policy));
         let server = Server::bind("127.0.0.1:0", app.clone(), self.http.clone())

@@ -8,6 +8,7 @@
 //! data the way tables do (a session lookup joins users, a user delete cascades).
 
 mod clock;
+mod ids;
 mod items;
 mod limiter;
 mod listing;
@@ -26,6 +27,7 @@ use gatehouse_domain::ports::{
 };
 
 pub use clock::ManualClock;
+pub use ids::SequentialIds;
 pub use mailer::RecordingMailer;
 
 use state::Shared;

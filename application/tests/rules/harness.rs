@@ -7,7 +7,7 @@ use gatehouse_application::{
 };
 use gatehouse_crypto::{Argon2Hasher, HashParams, PoolLimits};
 use gatehouse_domain::{Email, Password, User};
-use gatehouse_memory::{ManualClock, MemoryStore, RecordingMailer};
+use gatehouse_memory::{ManualClock, MemoryStore, RecordingMailer, SequentialIds};
 use gatehouse_tokens::{
     HmacSecret, KeyPurpose, OpaqueTokenService, TokenFormat, TokenSettings, build_access_tokens,
     derive_key,
@@ -68,6 +68,7 @@ impl Harness {
             ))),
             mailer: mail.clone(),
             clock: clock.clone(),
+            ids: Arc::new(SequentialIds::default()),
         };
         Self {
             app: Gatehouse::new(ports, policy),

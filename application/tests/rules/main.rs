@@ -6,6 +6,7 @@
 mod harness;
 
 mod authorization;
+mod ids;
 mod recovery;
 mod rotation;
 mod session_cap;
