@@ -298,7 +298,7 @@ impl SessionStore for SqlSessions {
     }
 
     async fn find_by_token(&self, token: &TokenHash) -> Result<Option<Session>, Infra> {
-        let row = session_of_token(&self.0.conn, token, false)
+        let row = session_of_token(&self.0.reads(), token, false)
             .await
             .map_err(infra)?;
         Ok(row.map(session_from_row))
@@ -322,7 +322,7 @@ impl SessionStore for SqlSessions {
                     }),
             )
             .select_also(session::Entity)
-            .one(&self.0.conn)
+            .one(&self.0.reads())
             .await
             .map_err(infra)?;
         Ok(row.map(|(u, s)| (user_from_row(u), s.map(session_from_row))))
@@ -336,7 +336,7 @@ impl SessionStore for SqlSessions {
     ) -> Result<Vec<Session>, Infra> {
         live_sessions(
             &self.0,
-            &self.0.conn,
+            &self.0.reads(),
             user,
             stamp::micros(now),
             idle_timeout,
