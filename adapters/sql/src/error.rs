@@ -13,6 +13,10 @@ use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr};
 /// cannot connect now) are transient as a whole.
 const TRANSIENT_SQLSTATES: [&str; 5] = ["55P03", "57014", "40001", "40P01", "53300"];
 
+/// SQLSTATEs of a session the server ended: `admin_shutdown` (`pg_terminate_backend`, a
+/// fast shutdown), `crash_shutdown`, `cannot_connect_now` (starting up or shutting down).
+const CONNECTION_ENDED: [&str; 3] = ["57P01", "57P02", "57P03"];
+
 /// SQLite primary result codes meaning another connection holds the lock.
 const SQLITE_BUSY: i64 = 5;
 const SQLITE_LOCKED: i64 = 6;
@@ -50,6 +54,27 @@ pub(crate) fn owned_write(e: DbErr) -> OwnedWriteError {
         OwnedWriteError::OwnerGone
     } else {
         OwnedWriteError::Infra(infra(e))
+    }
+}
+
+/// Whether `e` says the connection itself is gone (the server ended it while it sat idle in
+/// the pool, a restart, a reset): a read that failed so ran on no live session, and may be
+/// run again on another connection (`crate::db::Reads`). Statement errors, timeouts and an
+/// exhausted pool are not this: trying again would not help or would wait twice.
+pub(crate) fn connection_lost(e: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
+        return false;
+    };
+    match &**e {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+                && db.code().is_some_and(|code| {
+                    code.starts_with("08") || CONNECTION_ENDED.contains(&code.as_ref())
+                })
+        }
+        _ => false,
     }
 }
 
@@ -144,5 +169,20 @@ mod tests {
             ),
             "mid-query protocol errors stay unexpected"
         );
+    }
+
+    #[test]
+    fn only_a_lost_connection_lets_a_read_run_again() {
+        let lost = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(connection_lost(&DbErr::Query(RuntimeErr::SqlxError(
+            sqlx::Error::Io(lost()).into()
+        ))));
+        assert!(!connection_lost(&DbErr::Query(RuntimeErr::SqlxError(
+            sqlx::Error::PoolTimedOut.into()
+        ))));
+        assert!(!connection_lost(&DbErr::ConnectionAcquire(
+            ConnAcquireErr::Timeout
+        )));
+        assert!(!connection_lost(&DbErr::RecordNotFound("x".into())));
     }
 }

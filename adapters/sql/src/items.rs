@@ -35,7 +35,7 @@ impl ItemRepository for SqlItems {
 
     async fn get(&self, id: ItemId) -> Result<Option<Item>, Infra> {
         let row = item::Entity::find_by_id(id.as_uuid())
-            .one(&self.0.conn)
+            .one(&self.0.reads())
             .await
             .map_err(infra)?;
         Ok(row.map(item_from_row))
@@ -43,7 +43,7 @@ impl ItemRepository for SqlItems {
 
     async fn list(&self, owner: Option<UserId>, page: Page) -> Result<Listing<Item>, Infra> {
         let (rows, count) = newest_first(
-            &self.0.conn,
+            &self.0.reads(),
             item::Entity::find().filter(owned_by(owner)),
             item::Column::CreatedAt,
             item::Column::Id,
@@ -67,7 +67,10 @@ impl ItemRepository for SqlItems {
             .add(item::Column::Id.eq(id.as_uuid()))
             .add(owned_by(owner));
         let rows = if patch.is_empty() {
-            item::Entity::find().filter(matched).all(&self.0.conn).await
+            item::Entity::find()
+                .filter(matched)
+                .all(&self.0.reads())
+                .await
         } else {
             // One statement: the columns it sets and the row it returns are the row as it
             // is once written, whatever else wrote it meanwhile.

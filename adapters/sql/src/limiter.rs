@@ -126,7 +126,7 @@ impl AttemptLimiter for SqlLimiter {
     ) -> Result<Verdict, Infra> {
         let now = stamp::micros(now);
         let row = throttle::Entity::find_by_id(stored(key))
-            .one(&self.0.conn)
+            .one(&self.0.reads())
             .await
             .map_err(infra)?;
         Ok(row.map_or(Verdict::Allowed, |row| {

@@ -12,6 +12,13 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 /// (mapped to `Infra::Unavailable`).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A pooled connection idle for longer than this is pinged before it is handed out; one in
+/// use more recently is handed out as it is, which saves a round trip on every request under
+/// load (bench/RESULTS.md, issue 14). The rare connection the server ended in between is
+/// caught by its first statement instead (`crate::db`). HikariCP skips its check for
+/// connections used within 500 ms.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// The level of sqlx's `sqlx::pool::acquire` event, which carries `acquired_after_secs`.
 const ACQUIRE_TIME_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
 
@@ -147,6 +154,7 @@ pub(crate) async fn open(
         .idle_timeout(options.idle_timeout)
         .max_lifetime(options.max_lifetime)
         .set_application_name("gatehouse")
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         // sqlx logs statements with their bound values (SECURITY.md S3, ERR-04).
         .sqlx_logging(false)
         .record_stmt_in_spans(false);

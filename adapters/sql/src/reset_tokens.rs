@@ -108,7 +108,9 @@ impl ResetTokenStore for SqlResetTokens {
     }
 
     async fn check(&self, token: &TokenHash, now: OffsetDateTime) -> Result<Redemption, Infra> {
-        let row = token_with_user(&self.0.conn, token).await.map_err(infra)?;
+        let row = token_with_user(&self.0.reads(), token)
+            .await
+            .map_err(infra)?;
         Ok(verdict(row, stamp::micros(now)))
     }
 

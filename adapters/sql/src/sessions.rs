@@ -1,6 +1,11 @@
 //! `SessionStore` on `gatehouse_session` and `gatehouse_refresh_token`: refresh-token
 //! rotation as SECURITY.md §2.2 steps 2–5 (one transaction, the session row locked before
 //! the token is read), the one-query principal lookup (TOK-13), and ending sessions.
+//!
+//! On PostgreSQL the writes that follow a decision go in one statement (data-modifying
+//! `WITH` clauses), so a login and a rotation wait for fewer round trips inside their
+//! transaction, while their row lock is held (issue 14). SQLite has no such clauses; it runs
+//! the same writes one statement at a time, in-process.
 
 use async_trait::async_trait;
 use gatehouse_domain::ports::{
@@ -8,10 +13,14 @@ use gatehouse_domain::ports::{
 };
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Infra, Session, SessionId, User, UserId};
-use sea_orm::sea_query::{Expr, ExprTrait, LockType};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LockType, SelectStatement,
+    SubQueryStatement, WithClause, WithQuery,
+};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
+    Select, UpdateMany,
 };
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -35,17 +44,27 @@ pub(crate) async fn end_sessions<C: ConnectionTrait>(
     reason: EndReason,
     now: OffsetDateTime,
 ) -> Result<u64, DbErr> {
-    let update = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::val(db.at(now)))
-        .col_expr(session::Column::RevokedReason, Expr::val(reason.as_str()))
-        .filter(session::Column::UserId.eq(user.as_uuid()))
-        .filter(session::Column::RevokedAt.is_null());
+    let update = ending(db, user, reason, now);
     let update = match scope {
         EndScope::One(id) => update.filter(session::Column::Id.eq(id.as_uuid())),
         EndScope::All => update,
         EndScope::AllExcept(id) => update.filter(session::Column::Id.ne(id.as_uuid())),
     };
     Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// The `UPDATE` ending the user's not-yet-revoked sessions; the caller narrows it.
+fn ending(
+    db: &Db,
+    user: UserId,
+    reason: EndReason,
+    now: OffsetDateTime,
+) -> UpdateMany<session::Entity> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::val(db.at(now)))
+        .col_expr(session::Column::RevokedReason, Expr::val(reason.as_str()))
+        .filter(session::Column::UserId.eq(user.as_uuid()))
+        .filter(session::Column::RevokedAt.is_null())
 }
 
 /// Sessions deleted per batch: the ids of one batch are bound as parameters, which
@@ -112,15 +131,15 @@ async fn token_row(
         .await
 }
 
-/// Stores an unused refresh token of `session`; `parent` is the token it succeeds.
-async fn store_token(
+/// The `INSERT` of an unused refresh token of `session`, and its id; `parent` is the token it
+/// succeeds.
+fn token_insert(
     db: &Db,
-    txn: &DatabaseTransaction,
     session: SessionId,
     hash: &TokenHash,
     parent: Option<Uuid>,
     now: OffsetDateTime,
-) -> Result<Uuid, DbErr> {
+) -> (Uuid, InsertStatement) {
     let id = Uuid::new_v4();
     let row = vec![
         (refresh_token::Column::Id, id.into()),
@@ -134,9 +153,26 @@ async fn store_token(
             Option::<Uuid>::None.into(),
         ),
     ];
-    txn.execute(&write::insert::<refresh_token::Entity>(row))
-        .await?;
-    Ok(id)
+    (id, write::insert::<refresh_token::Entity>(row))
+}
+
+/// `statement` run after the data-modifying `writes`, as one PostgreSQL statement. Every part
+/// sees the rows as they were when the statement started and none sees another's changes,
+/// so the writes must touch distinct rows; foreign keys are checked once all are done.
+fn after_writes(
+    writes: impl IntoIterator<Item = (&'static str, SubQueryStatement)>,
+    statement: impl Into<SubQueryStatement>,
+) -> WithQuery {
+    let mut with = WithClause::new();
+    for (name, write) in writes {
+        with.cte(
+            CommonTableExpression::new()
+                .query(write)
+                .table_name(Alias::new(name))
+                .to_owned(),
+        );
+    }
+    with.query(statement)
 }
 
 /// Steps 3–5 on the locked session, decided by [`Rotation::decide`]. Returns the outcome
@@ -165,18 +201,31 @@ async fn rotate_locked(
         RotationStep::Invalid => Ok((RotationOutcome::Invalid, false)),
         RotationStep::Repeat => Ok((RotationOutcome::Repeated(session), false)),
         RotationStep::Rotate => {
-            let child = store_token(db, txn, session.id, &r.successor, Some(token.id), now).await?;
-            refresh_token::Entity::update_many()
+            let (child, insert_child) =
+                token_insert(db, session.id, &r.successor, Some(token.id), now);
+            let use_parent = refresh_token::Entity::update_many()
                 .col_expr(refresh_token::Column::UsedAt, Expr::val(db.at(now)))
                 .col_expr(refresh_token::Column::ReplacedById, Expr::val(child))
                 .filter(refresh_token::Column::Id.eq(token.id))
-                .exec(txn)
-                .await?;
-            session::Entity::update_many()
+                .into_query();
+            let touch_session = session::Entity::update_many()
                 .col_expr(session::Column::LastUsedAt, Expr::val(db.at(now)))
                 .filter(session::Column::Id.eq(session.id.as_uuid()))
-                .exec(txn)
+                .into_query();
+            if db.backend() == DbBackend::Postgres {
+                txn.execute(&after_writes(
+                    [
+                        ("new_token", insert_child.into()),
+                        ("used_token", use_parent.into()),
+                    ],
+                    touch_session,
+                ))
                 .await?;
+            } else {
+                txn.execute(&insert_child).await?;
+                txn.execute(&use_parent).await?;
+                txn.execute(&touch_session).await?;
+            }
             session.last_used_at = now;
             Ok((RotationOutcome::Rotated(session), true))
         }
@@ -206,16 +255,59 @@ async fn live_sessions<C: ConnectionTrait>(
     now: OffsetDateTime,
     idle_timeout: Duration,
 ) -> Result<Vec<Session>, DbErr> {
-    let rows = session::Entity::find()
+    let rows = live_query(db, user, now, idle_timeout).all(conn).await?;
+    Ok(rows.into_iter().map(session_from_row).collect())
+}
+
+/// The query of [`live_sessions`].
+fn live_query(
+    db: &Db,
+    user: UserId,
+    now: OffsetDateTime,
+    idle_timeout: Duration,
+) -> Select<session::Entity> {
+    session::Entity::find()
         .filter(session::Column::UserId.eq(user.as_uuid()))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::NotAfter.gt(db.at(now)))
         .filter(session::Column::LastUsedAt.gte(db.at(now - idle_timeout)))
         .order_by_desc(session::Column::LastUsedAt)
         .order_by_asc(session::Column::Id)
-        .all(conn)
+}
+
+/// Stores `new` and its first token, then lists the user's live sessions at `now` (most
+/// recently used first). On PostgreSQL one statement, whose list is read as the statement
+/// started and so lacks `new` itself, which [`Session::beyond_cap`] leaves out anyway. The
+/// caller holds the user's row lock from an earlier statement, so the list sees every
+/// session the user's earlier logins committed.
+async fn insert_and_list_live(
+    db: &Db,
+    txn: &DatabaseTransaction,
+    new: &Session,
+    first_token: &TokenHash,
+    now: OffsetDateTime,
+    idle_timeout: Duration,
+) -> Result<Vec<Session>, DbErr> {
+    let insert_session = write::insert::<session::Entity>(session_to_row(db, new));
+    let (_, insert_token) = token_insert(db, new.id, first_token, None, new.created_at);
+    if db.backend() != DbBackend::Postgres {
+        txn.execute(&insert_session).await?;
+        txn.execute(&insert_token).await?;
+        return live_sessions(db, txn, new.user_id, now, idle_timeout).await;
+    }
+    let live: SelectStatement = live_query(db, new.user_id, now, idle_timeout).into_query();
+    let rows = txn
+        .query_all(&after_writes(
+            [
+                ("new_session", insert_session.into()),
+                ("new_token", insert_token.into()),
+            ],
+            live,
+        ))
         .await?;
-    Ok(rows.into_iter().map(session_from_row).collect())
+    rows.iter()
+        .map(|row| session::Model::from_query_result(row, "").map(session_from_row))
+        .collect()
 }
 
 /// The body of [`SessionStore::create`] inside its transaction: the user row locked first
@@ -232,30 +324,21 @@ async fn create_in(
         .await
         .map_err(infra)?
         .ok_or(OwnedWriteError::OwnerGone)?;
-    txn.execute(&write::insert::<session::Entity>(session_to_row(db, new)))
-        .await
-        .map_err(infra)?;
-    store_token(db, txn, new.id, first_token, None, new.created_at)
-        .await
-        .map_err(infra)?;
     let now = stamp::micros(new.created_at);
-    let live = live_sessions(db, txn, new.user_id, now, cap.idle_timeout)
+    let live = insert_and_list_live(db, txn, new, first_token, now, cap.idle_timeout)
         .await
         .map_err(infra)?;
-    let mut evicted = 0;
-    for old in Session::beyond_cap(&live, new.id, cap.max) {
-        evicted += end_sessions(
-            db,
-            txn,
-            new.user_id,
-            EndScope::One(old),
-            EndReason::Evicted,
-            now,
-        )
-        .await
-        .map_err(infra)?;
+    let beyond = Session::beyond_cap(&live, new.id, cap.max);
+    if beyond.is_empty() {
+        return Ok(0);
     }
-    Ok(evicted)
+    // One statement for all of them.
+    ending(db, new.user_id, EndReason::Evicted, now)
+        .filter(session::Column::Id.is_in(beyond.iter().map(|id| id.as_uuid())))
+        .exec(txn)
+        .await
+        .map(|done| done.rows_affected)
+        .map_err(|e| infra(e).into())
 }
 
 /// Whether the child stored when `parent` was rotated is `successor` and still unused: a
@@ -298,7 +381,7 @@ impl SessionStore for SqlSessions {
     }
 
     async fn find_by_token(&self, token: &TokenHash) -> Result<Option<Session>, Infra> {
-        let row = session_of_token(&self.0.conn, token, false)
+        let row = session_of_token(&self.0.reads(), token, false)
             .await
             .map_err(infra)?;
         Ok(row.map(session_from_row))
@@ -322,7 +405,7 @@ impl SessionStore for SqlSessions {
                     }),
             )
             .select_also(session::Entity)
-            .one(&self.0.conn)
+            .one(&self.0.reads())
             .await
             .map_err(infra)?;
         Ok(row.map(|(u, s)| (user_from_row(u), s.map(session_from_row))))
@@ -336,7 +419,7 @@ impl SessionStore for SqlSessions {
     ) -> Result<Vec<Session>, Infra> {
         live_sessions(
             &self.0,
-            &self.0.conn,
+            &self.0.reads(),
             user,
             stamp::micros(now),
             idle_timeout,

@@ -143,7 +143,7 @@ impl UserRepository for SqlUsers {
 
     async fn get(&self, id: UserId) -> Result<Option<User>, Infra> {
         let row = user::Entity::find_by_id(id.as_uuid())
-            .one(&self.0.conn)
+            .one(&self.0.reads())
             .await
             .map_err(infra)?;
         Ok(row.map(user_from_row))
@@ -168,7 +168,7 @@ impl UserRepository for SqlUsers {
                     .add(user::Column::EmailKey.eq(key.as_str()))
                     .add(keyless),
             )
-            .all(&self.0.conn)
+            .all(&self.0.reads())
             .await
             .map_err(infra)?;
         Ok(rows
@@ -179,7 +179,7 @@ impl UserRepository for SqlUsers {
 
     async fn list(&self, page: Page) -> Result<Listing<User>, Infra> {
         let (rows, count) = newest_first(
-            &self.0.conn,
+            &self.0.reads(),
             user::Entity::find(),
             user::Column::CreatedAt,
             user::Column::Id,

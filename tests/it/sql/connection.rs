@@ -98,6 +98,36 @@ async fn a_connection_killed_under_the_pool_is_replaced_transparently() {
     );
 }
 
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
+#[tokio::test]
+async fn a_write_transaction_begun_on_a_killed_connection_begins_again_on_another() {
+    let db = TestDatabase::postgres(true).await;
+    let store = SqlStore::connect(&DbOptions {
+        max_connections: 1,
+        ..db.options()
+    })
+    .await
+    .expect("connect");
+    let alice = user("alice@example.com");
+    store.users().insert(&alice).await.expect("insert");
+
+    db.connection()
+        .await
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1",
+            ["gatehouse".into()],
+        ))
+        .await
+        .expect("terminate the pool's connection");
+
+    // The pool hands a recently used connection out untested; a BEGIN that finds it dead
+    // started nothing, so it is sent again on a fresh connection.
+    store.users().delete(alice.id).await.expect("deleted");
+    assert_eq!(store.users().get(alice.id).await.expect("read"), None);
+}
+
 #[tokio::test]
 async fn a_sqlite_file_database_is_switched_to_write_ahead_logging() {
     let db = TestDatabase::create(Engine::Sqlite, true).await;
