@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use gatehouse_application::{
-    Client, Gatehouse, LoginError, Policy, Ports, Principal, Registration, TokenPair,
+    Client, Gatehouse, LoginError, Policy, Ports, Principal, RefreshError, Registration, TokenPair,
 };
 use gatehouse_crypto::{Argon2Hasher, HashParams, PoolLimits};
 use gatehouse_domain::{Email, Password, User};
@@ -108,6 +108,16 @@ impl Harness {
         self.login_with(address, PASSWORD)
             .await
             .unwrap_or_else(|e| panic!("{address} logs in: {e:?}"))
+    }
+
+    /// Redeems the refresh token of `pair`.
+    pub async fn refresh(&self, pair: &TokenPair) -> Result<TokenPair, RefreshError> {
+        self.app.refresh(pair.refresh.expose(), &client()).await
+    }
+
+    /// Redeems the refresh token of `pair`, which must succeed.
+    pub async fn rotate(&self, pair: &TokenPair) -> TokenPair {
+        self.refresh(pair).await.expect("a rotation")
     }
 
     /// Who the access token of `pair` authenticates, if anyone.

@@ -4,7 +4,7 @@
 use gatehouse_application::RefreshError;
 use time::Duration;
 
-use crate::harness::{Harness, client};
+use crate::harness::Harness;
 
 #[tokio::test]
 async fn a_rotation_replaces_the_token_and_a_repeat_within_the_grace_gets_the_same_one() {
@@ -12,18 +12,10 @@ async fn a_rotation_replaces_the_token_and_a_repeat_within_the_grace_gets_the_sa
     h.account("alice@example.com", false).await;
     let first = h.login("alice@example.com").await;
 
-    let second = h
-        .app
-        .refresh(first.refresh.expose(), &client())
-        .await
-        .expect("rotate");
+    let second = h.rotate(&first).await;
     assert_ne!(second.refresh, first.refresh);
     h.clock.advance(Duration::seconds(9));
-    let repeat = h
-        .app
-        .refresh(first.refresh.expose(), &client())
-        .await
-        .expect("a repeat within the grace");
+    let repeat = h.rotate(&first).await;
     assert_eq!(repeat.refresh, second.refresh, "the same successor");
     assert!(h.principal(&second).await.is_some());
 }
@@ -33,20 +25,16 @@ async fn a_replay_after_the_grace_is_reuse_and_ends_the_whole_session() {
     let h = Harness::new();
     h.account("alice@example.com", false).await;
     let first = h.login("alice@example.com").await;
-    let second = h
-        .app
-        .refresh(first.refresh.expose(), &client())
-        .await
-        .expect("rotate");
+    let second = h.rotate(&first).await;
 
     h.clock.advance(Duration::seconds(11));
     assert!(matches!(
-        h.app.refresh(first.refresh.expose(), &client()).await,
+        h.refresh(&first).await,
         Err(RefreshError::Invalid)
     ));
     // The legitimate holder's successor and access token die with the session.
     assert!(matches!(
-        h.app.refresh(second.refresh.expose(), &client()).await,
+        h.refresh(&second).await,
         Err(RefreshError::Invalid)
     ));
     assert!(h.principal(&second).await.is_none());
@@ -58,17 +46,9 @@ async fn another_session_of_the_same_user_survives_a_reuse() {
     h.account("alice@example.com", false).await;
     let phone = h.login("alice@example.com").await;
     let laptop = h.login("alice@example.com").await;
-    h.app
-        .refresh(phone.refresh.expose(), &client())
-        .await
-        .expect("rotate");
+    h.rotate(&phone).await;
     h.clock.advance(Duration::seconds(11));
-    assert!(
-        h.app
-            .refresh(phone.refresh.expose(), &client())
-            .await
-            .is_err()
-    );
+    assert!(h.refresh(&phone).await.is_err());
 
     assert!(
         h.principal(&laptop).await.is_some(),

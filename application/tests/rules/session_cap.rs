@@ -4,7 +4,7 @@
 use gatehouse_application::Policy;
 use time::Duration;
 
-use crate::harness::{Harness, client};
+use crate::harness::Harness;
 
 #[tokio::test]
 async fn a_login_past_the_cap_ends_the_least_recently_used_session() {
@@ -20,11 +20,7 @@ async fn a_login_past_the_cap_ends_the_least_recently_used_session() {
     let third = h.login("alice@example.com").await;
     h.clock.advance(Duration::seconds(1));
     // Using the oldest session makes the second one the least recently used.
-    let oldest = h
-        .app
-        .refresh(oldest.refresh.expose(), &client())
-        .await
-        .expect("rotate the oldest");
+    let oldest = h.rotate(&oldest).await;
     h.clock.advance(Duration::seconds(1));
 
     let fourth = h.login("alice@example.com").await;
