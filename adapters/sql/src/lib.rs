@@ -30,7 +30,7 @@ use gatehouse_domain::ports::{
     UserRepository,
 };
 
-pub use options::{ConnectError, DbOptions};
+pub use options::{ConnectError, DatabaseTarget, DbOptions, Engine};
 
 /// How many connections the pool holds, how many of them are idle, and its ceiling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct PoolStats {
 #[derive(Clone)]
 pub struct SqlStore {
     db: db::Db,
-    target: options::Target,
+    target: options::DatabaseTarget,
 }
 
 impl SqlStore {
@@ -55,7 +55,7 @@ impl SqlStore {
     /// `UnsupportedScheme` for a URL that is neither PostgreSQL nor SQLite; `Database` when
     /// the first connection fails (unreachable server, refused credentials, TLS failure).
     pub async fn connect(options: &DbOptions) -> Result<Self, ConnectError> {
-        let target = options::Target::parse(&options.url)?;
+        let target = options::DatabaseTarget::parse(&options.url)?;
         let conn = options::open(&target, options).await?;
         Ok(Self {
             db: db::Db::new(conn, Arc::new(SystemClock)),

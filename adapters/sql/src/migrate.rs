@@ -19,7 +19,7 @@ use sea_orm::{
 use sea_orm_migration::{MigratorTrait, SchemaManager, seaql_migrations};
 
 use crate::SqlStore;
-use crate::options::{ConnectError, DbOptions, Engine, Target, open};
+use crate::options::{ConnectError, DatabaseTarget, DbOptions, Engine, open};
 
 /// The PostgreSQL advisory-lock key every Gatehouse migration runner takes ("gatehous" in
 /// ASCII); `pg_locks.objid` shows who holds it.
@@ -83,7 +83,7 @@ impl Migrations {
     /// `Pooler` for a `-pooler` host (before connecting), `Connect` when the database
     /// cannot be reached.
     pub async fn connect(options: &DbOptions) -> Result<Self, MigrateError> {
-        let target = Target::parse(&options.url)?;
+        let target = DatabaseTarget::parse(&options.url)?;
         refuse_pooler(&target)?;
         Ok(Self::over(open(&target, options).await?))
     }
@@ -258,7 +258,7 @@ async fn refuse_foreign_owner(db: &DatabaseConnection) -> Result<(), MigrateErro
 }
 
 /// Refuses a PostgreSQL URL whose host is a connection pooler (Neon names them `-pooler`).
-fn refuse_pooler(target: &Target) -> Result<(), MigrateError> {
+fn refuse_pooler(target: &DatabaseTarget) -> Result<(), MigrateError> {
     if target.engine != Engine::Postgres {
         return Ok(());
     }

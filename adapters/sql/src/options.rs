@@ -94,27 +94,33 @@ pub enum ConnectError {
 
 /// The engine behind a URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Engine {
+pub enum Engine {
     Postgres,
     Sqlite { in_memory: bool },
 }
 
-/// A URL the drivers accept, and its engine.
+/// A URL the drivers accept, and its engine: the one reader of database URL schemes, used by
+/// this adapter to connect and by the configuration to validate (`DATABASE_URL`, …).
 #[derive(Clone, Debug)]
-pub(crate) struct Target {
+pub struct DatabaseTarget {
     pub(crate) url: String,
     pub(crate) engine: Engine,
 }
 
-impl Target {
-    /// Reads the scheme, dropping a `+driver` suffix (SQLAlchemy-style URLs).
+impl DatabaseTarget {
+    /// Reads the scheme, case-insensitively, dropping a `+driver` suffix (SQLAlchemy-style
+    /// URLs such as the template's `postgresql+psycopg://`).
     ///
     /// # Errors
     /// `UnsupportedScheme` for anything but PostgreSQL and SQLite.
-    pub(crate) fn parse(url: &str) -> Result<Self, ConnectError> {
+    pub fn parse(url: &str) -> Result<Self, ConnectError> {
         let (scheme, rest) = url.split_once(':').unwrap_or((url, ""));
-        let base = scheme.split('+').next().unwrap_or(scheme);
-        let engine = match base.to_ascii_lowercase().as_str() {
+        let base = scheme
+            .split('+')
+            .next()
+            .unwrap_or(scheme)
+            .to_ascii_lowercase();
+        let engine = match base.as_str() {
             "postgres" | "postgresql" => Engine::Postgres,
             "sqlite" => Engine::Sqlite {
                 in_memory: rest.starts_with(":memory:") || rest.contains("mode=memory"),
@@ -131,6 +137,16 @@ impl Target {
         })
     }
 
+    /// The URL as the drivers take it.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The engine it names.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// The host name of a PostgreSQL URL, if it has one.
     pub(crate) fn host(&self) -> Option<String> {
         url::Url::parse(&self.url)
@@ -144,7 +160,7 @@ impl Target {
 /// # Errors
 /// `Database` when the first connection cannot be made.
 pub(crate) async fn open(
-    target: &Target,
+    target: &DatabaseTarget,
     options: &DbOptions,
 ) -> Result<DatabaseConnection, ConnectError> {
     let mut opt = ConnectOptions::new(target.url.clone());
@@ -197,16 +213,16 @@ mod tests {
 
     #[test]
     fn driver_suffixes_are_dropped_and_engines_recognised() {
-        let t = Target::parse("postgresql+psycopg://u:p@db.example.com:5432/app").unwrap();
+        let t = DatabaseTarget::parse("postgresql+psycopg://u:p@db.example.com:5432/app").unwrap();
         assert_eq!(t.url, "postgresql://u:p@db.example.com:5432/app");
         assert_eq!(t.engine, Engine::Postgres);
         assert_eq!(t.host().as_deref(), Some("db.example.com"));
         assert_eq!(
-            Target::parse("sqlite::memory:").unwrap().engine,
+            DatabaseTarget::parse("sqlite::memory:").unwrap().engine,
             Engine::Sqlite { in_memory: true }
         );
         assert_eq!(
-            Target::parse("sqlite://gatehouse.db?mode=rwc")
+            DatabaseTarget::parse("sqlite://gatehouse.db?mode=rwc")
                 .unwrap()
                 .engine,
             Engine::Sqlite { in_memory: false }
@@ -215,7 +231,7 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_without_echoing_the_url() {
-        let err = Target::parse("mysql://root:hunter2@db/app").unwrap_err();
+        let err = DatabaseTarget::parse("mysql://root:hunter2@db/app").unwrap_err();
         let shown = err.to_string();
         assert!(shown.contains("\"mysql\""), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");

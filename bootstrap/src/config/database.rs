@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use gatehouse_domain::Secret;
-use gatehouse_sql::DbOptions;
+use gatehouse_sql::{DatabaseTarget, DbOptions, Engine};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use super::parse::Bounds;
@@ -19,20 +19,13 @@ use super::secrets::placeholder;
 /// The embedded database used in development when no URL is configured (issue 2 item 4).
 pub const DEVELOPMENT_DATABASE_URL: &str = "sqlite://./gatehouse.db?mode=rwc";
 
-/// The engine a URL speaks; the SQL adapter supports both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
 /// A database URL ready for sea-orm (any `+driver` suffix removed). `Debug` shows it with the
 /// password masked, so logging settings cannot leak it (SECURITY.md CFG-04).
 #[derive(Clone)]
 pub struct DatabaseUrl {
     url: Secret,
     redacted: String,
-    backend: Backend,
+    engine: Engine,
 }
 
 impl DatabaseUrl {
@@ -46,8 +39,9 @@ impl DatabaseUrl {
         &self.redacted
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// Whether it names SQLite (else PostgreSQL).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.engine, Engine::Sqlite { .. })
     }
 }
 
@@ -113,7 +107,7 @@ pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<Databas
         .as_deref()
         .and_then(|raw_url| checked_url(report, "DATABASE_MIGRATION_URL", raw_url));
     if let (Some(url), Some(direct)) = (&url, &migration_url)
-        && url.backend != direct.backend
+        && url.is_sqlite() != direct.is_sqlite()
     {
         report.error(
             "DATABASE_MIGRATION_URL",
@@ -275,10 +269,15 @@ fn compose(report: &mut Report, raw: &RawSettings, server: &str) -> Option<Strin
     ))
 }
 
-/// Parses a URL and applies the engine and TLS rules. Messages never include the URL.
+/// Parses a URL (the SQL adapter's [`DatabaseTarget`] reads the scheme) and applies the
+/// engine and TLS rules. Messages never include the URL.
 fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option<DatabaseUrl> {
-    let raw = raw.trim();
-    if raw.starts_with("sqlite:") {
+    let expected = "expected postgres://USER:PASSWORD@HOST:PORT/DB (postgresql:// and a +driver suffix are accepted) or a sqlite: URL";
+    let Ok(target) = DatabaseTarget::parse(raw.trim()) else {
+        report.error(variable, expected);
+        return None;
+    };
+    if let engine @ Engine::Sqlite { .. } = target.engine() {
         if report.strict() {
             report.error(
                 variable,
@@ -286,25 +285,16 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
             );
         }
         return Some(DatabaseUrl {
-            url: Secret::new(raw),
-            redacted: raw.to_owned(),
-            backend: Backend::Sqlite,
+            url: Secret::new(target.url()),
+            redacted: target.url().to_owned(),
+            engine,
         });
     }
-    let postgres = raw.split_once("://").and_then(|(scheme, rest)| {
-        let engine = scheme
-            .split('+')
-            .next()
-            .unwrap_or(scheme)
-            .to_ascii_lowercase();
-        matches!(engine.as_str(), "postgres" | "postgresql").then(|| format!("{engine}://{rest}"))
-    });
-    let parsed = postgres.and_then(|url| Some((url::Url::parse(&url).ok()?, url)));
-    let Some((parsed, url)) = parsed else {
-        report.error(
-            variable,
-            "expected postgres://USER:PASSWORD@HOST:PORT/DB (postgresql:// and a +driver suffix are accepted) or a sqlite: URL",
-        );
+    let Some(parsed) = url::Url::parse(target.url())
+        .ok()
+        .filter(|url| url.has_host())
+    else {
+        report.error(variable, expected);
         return None;
     };
     // A composed URL's password is POSTGRES_PASSWORD, already checked under that name.
@@ -326,9 +316,9 @@ fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option
         let _ = redacted.set_password(Some("***"));
     }
     Some(DatabaseUrl {
-        url: Secret::new(url),
+        url: Secret::new(target.url()),
         redacted: redacted.to_string(),
-        backend: Backend::Postgres,
+        engine: Engine::Postgres,
     })
 }
 
@@ -502,7 +492,7 @@ mod tests {
         ] {
             let (db, report) = validate(true, &raw_with(Some(url)));
             assert!(report.finish().unwrap().is_empty(), "{url}");
-            assert_eq!(db.unwrap().url.backend(), Backend::Postgres);
+            assert!(!db.unwrap().url.is_sqlite());
         }
         let (_, report) = validate(
             true,
@@ -539,7 +529,7 @@ mod tests {
                 assert!(warnings[0].message.contains(words), "{words}: {warnings:?}");
             }
             assert!(!warnings[0].message.contains("pw"), "{warnings:?}");
-            assert_eq!(db.unwrap().url.backend(), Backend::Postgres);
+            assert!(!db.unwrap().url.is_sqlite());
         }
     }
 
@@ -656,6 +646,13 @@ mod tests {
         assert_eq!(url.expose(), "postgresql://app:s3cr%40t@localhost/app");
         assert_eq!(url.redacted(), "postgresql://app:***@localhost/app");
         assert!(!format!("{url:?}").contains("s3cr"));
+
+        // The scheme is read as the SQL adapter reads it: any case, any driver suffix.
+        let (db, _) = validate(false, &raw_with(Some("SQLite+aiosqlite://./x.db")));
+        assert_eq!(db.unwrap().url.expose(), "sqlite://./x.db");
+        let (db, report) = validate(true, &raw_with(Some("postgres:no-host")));
+        assert!(db.is_none(), "a URL without a host");
+        assert!(report.finish().unwrap_err().names("DATABASE_URL"));
     }
 
     #[test]
@@ -718,7 +715,7 @@ mod tests {
         let (db, report) = validate(false, &raw_with(None));
         let db = db.unwrap();
         assert_eq!(db.url.expose(), DEVELOPMENT_DATABASE_URL);
-        assert_eq!(db.url.backend(), Backend::Sqlite);
+        assert!(db.url.is_sqlite());
         let warnings = report.finish().unwrap();
         assert!(warnings[0].message.contains("DEVELOPMENT SETUP"));
     }

@@ -18,7 +18,7 @@ mod settings;
 mod source;
 mod tokens;
 
-pub use database::{Backend, DEVELOPMENT_DATABASE_URL, DatabaseSettings, DatabaseUrl};
+pub use database::{DEVELOPMENT_DATABASE_URL, DatabaseSettings, DatabaseUrl};
 pub use environment::Environment;
 pub use mail::{MailSettings, SmtpSecurity};
 pub use observability::{ObservabilitySettings, SentryDsn, SentryReporting};
