@@ -11,7 +11,7 @@ use gatehouse_domain::Secret;
 use gatehouse_sql::{DatabaseTarget, DbOptions, Engine};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use super::parse::Bounds;
+use super::parse::{Bounds, seconds};
 use super::raw::RawSettings;
 use super::report::Report;
 use super::secrets::placeholder;
@@ -445,6 +445,28 @@ fn check_tls(report: &mut Report, variable: &'static str, url: &url::Url) {
             );
         }
     }
+}
+
+/// The `check-config` lines of the database (URLs without passwords).
+pub(super) fn describe(database: &DatabaseSettings) -> [(&'static str, String); 3] {
+    [
+        ("database", database.url.redacted().to_owned()),
+        (
+            "migrations via",
+            database.migration_url().redacted().to_owned(),
+        ),
+        (
+            "database pool",
+            format!(
+                "{}–{} connections, acquire timeout {}, idle {}, lifetime {}",
+                database.min_connections,
+                database.max_connections,
+                seconds(database.acquire_timeout),
+                seconds(database.idle_timeout),
+                seconds(database.max_lifetime)
+            ),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -120,6 +120,24 @@ fn ca_bundle(report: &mut Report, path: &Path) -> Option<CaBundle> {
     None
 }
 
+/// The `check-config` line of email (never the SMTP password).
+pub(super) fn describe(mail: Option<&MailSettings>) -> String {
+    mail.map_or("off".to_owned(), |mail| {
+        format!(
+            "{}:{} ({:?}, {}) from {} <{}>",
+            mail.smtp_host,
+            mail.smtp_port,
+            mail.security,
+            mail.ca.as_ref().map_or_else(
+                || "system CA bundle".to_owned(),
+                |ca| format!("{} CA certificates from SMTP_CA_FILE", ca.len())
+            ),
+            mail.from_name,
+            mail.from_email
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -167,6 +167,11 @@ pub(super) fn origin(raw: &str) -> Option<String> {
     plain.then(|| trimmed.to_owned())
 }
 
+/// A duration in whole seconds, for `check-config`.
+pub(super) fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

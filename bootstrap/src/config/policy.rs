@@ -9,7 +9,7 @@ use gatehouse_crypto::{HashParams, PoolLimits};
 use gatehouse_domain::throttle::ThrottleRule;
 use time::Duration;
 
-use super::parse::Bounds;
+use super::parse::{Bounds, seconds};
 use super::raw::RawSettings;
 use super::report::Report;
 
@@ -262,6 +262,34 @@ pub(super) fn hashing(report: &mut Report, raw: &RawSettings) -> HashingSettings
             max_wait,
         },
     }
+}
+
+/// The `check-config` lines of the session rules, the throttles and password hashing.
+pub(super) fn describe(policy: &Policy, hashing: &HashingSettings) -> [(&'static str, String); 3] {
+    [
+        (
+            "sessions",
+            format!(
+                "{} days, idle {} days, refresh grace {} s, reset tokens {} h",
+                policy.session_lifetime.whole_days(),
+                policy.session_idle_timeout.whole_days(),
+                policy.refresh_grace.whole_seconds(),
+                policy.reset_token_lifetime.whole_hours()
+            ),
+        ),
+        ("throttling", describe_throttles(&policy.throttle)),
+        (
+            "password hashing",
+            format!(
+                "argon2id m={} KiB t={} p={}, {} at once, queue timeout {}",
+                hashing.params.memory_kib,
+                hashing.params.iterations,
+                hashing.params.parallelism,
+                hashing.pool.permits,
+                seconds(hashing.pool.max_wait)
+            ),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::parse::{Bounds, list, origin};
+use super::parse::{Bounds, list, origin, seconds};
 use super::raw::RawSettings;
 use super::report::Report;
 
@@ -200,6 +200,47 @@ fn trusted_proxies(report: &mut Report, raw: Option<&str>) -> Vec<IpNet> {
         );
     }
     proxies
+}
+
+/// The `check-config` lines of the HTTP server.
+pub(super) fn describe(server: &ServerSettings) -> [(&'static str, String); 5] {
+    let origins = match &server.cors_origins {
+        AllowedOrigins::Any => "any (development only)".to_owned(),
+        AllowedOrigins::List(list) => list.join(", "),
+    };
+    let proxies = if server.trusted_proxies.is_empty() {
+        "none (the socket peer is the client)".to_owned()
+    } else {
+        let nets: Vec<String> = server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        nets.join(", ")
+    };
+    [
+        ("listen on", server.bind.to_string()),
+        ("cors origins", origins),
+        ("trusted proxies", proxies),
+        (
+            "limits",
+            format!(
+                "body {} bytes, request timeout {}, read timeout {}, shutdown grace {}, docs {}",
+                server.max_body_bytes,
+                seconds(server.request_timeout),
+                seconds(server.read_timeout),
+                seconds(server.shutdown_grace),
+                if server.docs_enabled { "on" } else { "off" }
+            ),
+        ),
+        (
+            "frontend",
+            server.frontend_dir.as_ref().map_or_else(
+                || "not served".to_owned(),
+                |dir| format!("served from {}", dir.display()),
+            ),
+        ),
+    ]
 }
 
 #[cfg(test)]

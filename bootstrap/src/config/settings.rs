@@ -89,125 +89,27 @@ impl Settings {
     }
 
     /// The effective configuration as `(topic, value)` lines without secrets, for
-    /// `gatehouse check-config`.
+    /// `gatehouse check-config`: each section describes itself.
     pub fn summary(&self) -> Vec<(&'static str, String)> {
-        let seconds = |d: std::time::Duration| format!("{} s", d.as_secs());
-        let database = &self.database;
-        let server = &self.server;
-        let policy = &self.policy;
-        let hashing = &self.hashing;
         let mut lines = vec![
             ("environment", self.environment.to_string()),
             ("project name", self.project_name.clone()),
-            ("listen on", server.bind.to_string()),
-            ("database", database.url.redacted().to_owned()),
-            (
-                "migrations via",
-                database.migration_url().redacted().to_owned(),
-            ),
-            (
-                "database pool",
-                format!(
-                    "{}–{} connections, acquire timeout {}, idle {}, lifetime {}",
-                    database.min_connections,
-                    database.max_connections,
-                    seconds(database.acquire_timeout),
-                    seconds(database.idle_timeout),
-                    seconds(database.max_lifetime)
-                ),
-            ),
-            (
-                "log",
-                format!("{:?}, filter {}", self.log.format, self.log.filter),
-            ),
-            (
-                "access tokens",
-                format!(
-                    "{}, issuer {}, audience {}, {} min",
-                    tokens::describe(&self.tokens.format),
-                    self.tokens.claims.issuer,
-                    self.tokens.claims.audience,
-                    self.tokens.claims.ttl.whole_minutes()
-                ),
-            ),
-            (
-                "sessions",
-                format!(
-                    "{} days, idle {} days, refresh grace {} s, reset tokens {} h",
-                    policy.session_lifetime.whole_days(),
-                    policy.session_idle_timeout.whole_days(),
-                    policy.refresh_grace.whole_seconds(),
-                    policy.reset_token_lifetime.whole_hours()
-                ),
-            ),
-            ("throttling", policy::describe_throttles(&policy.throttle)),
-            (
-                "password hashing",
-                format!(
-                    "argon2id m={} KiB t={} p={}, {} at once, queue timeout {}",
-                    hashing.params.memory_kib,
-                    hashing.params.iterations,
-                    hashing.params.parallelism,
-                    hashing.pool.permits,
-                    seconds(hashing.pool.max_wait)
-                ),
-            ),
-            ("cors origins", describe_origins(&server.cors_origins)),
-            (
-                "trusted proxies",
-                if server.trusted_proxies.is_empty() {
-                    "none (the socket peer is the client)".to_owned()
-                } else {
-                    let nets: Vec<String> = server
-                        .trusted_proxies
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect();
-                    nets.join(", ")
-                },
-            ),
-            (
-                "limits",
-                format!(
-                    "body {} bytes, request timeout {}, read timeout {}, shutdown grace {}, docs {}",
-                    server.max_body_bytes,
-                    seconds(server.request_timeout),
-                    seconds(server.read_timeout),
-                    seconds(server.shutdown_grace),
-                    if server.docs_enabled { "on" } else { "off" }
-                ),
-            ),
-            (
-                "frontend",
-                server.frontend_dir.as_ref().map_or_else(
-                    || "not served".to_owned(),
-                    |dir| format!("served from {}", dir.display()),
-                ),
-            ),
-            (
-                "email",
-                self.mail.as_ref().map_or("off".to_owned(), |mail| {
-                    format!(
-                        "{}:{} ({:?}, {}) from {} <{}>",
-                        mail.smtp_host,
-                        mail.smtp_port,
-                        mail.security,
-                        mail.ca.as_ref().map_or_else(
-                            || "system CA bundle".to_owned(),
-                            |ca| format!("{} CA certificates from SMTP_CA_FILE", ca.len())
-                        ),
-                        mail.from_name,
-                        mail.from_email
-                    )
-                }),
-            ),
-            (
-                "first superuser",
-                self.first_superuser
-                    .as_ref()
-                    .map_or("none".to_owned(), |s| s.email.to_string()),
-            ),
         ];
+        lines.extend(database::describe(&self.database));
+        lines.push((
+            "log",
+            format!("{:?}, filter {}", self.log.format, self.log.filter),
+        ));
+        lines.push(("access tokens", tokens::describe_settings(&self.tokens)));
+        lines.extend(policy::describe(&self.policy, &self.hashing));
+        lines.extend(server::describe(&self.server));
+        lines.push(("email", mail::describe(self.mail.as_ref())));
+        lines.push((
+            "first superuser",
+            self.first_superuser
+                .as_ref()
+                .map_or("none".to_owned(), |s| s.email.to_string()),
+        ));
         lines.extend(observability::describe(&self.observability));
         lines
     }
@@ -230,13 +132,6 @@ fn raw_settings(
             message: "could not be read".to_owned(),
         }])
     })
-}
-
-fn describe_origins(origins: &server::AllowedOrigins) -> String {
-    match origins {
-        server::AllowedOrigins::Any => "any (development only)".to_owned(),
-        server::AllowedOrigins::List(list) => list.join(", "),
-    }
 }
 
 /// Checks every section, collecting all problems; the environment goes first because it

@@ -333,6 +333,17 @@ fn material(
     })
 }
 
+/// The `check-config` line of the access tokens (never a key).
+pub(super) fn describe_settings(tokens: &AccessTokenSettings) -> String {
+    format!(
+        "{}, issuer {}, audience {}, {} min",
+        describe(&tokens.format),
+        tokens.claims.issuer,
+        tokens.claims.audience,
+        tokens.claims.ttl.whole_minutes()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
