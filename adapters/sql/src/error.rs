@@ -62,27 +62,30 @@ pub(crate) fn owned_write(e: DbErr) -> OwnedWriteError {
 /// run again on another connection (`crate::db::Reads`). Statement errors, timeouts and an
 /// exhausted pool are not this: trying again would not help or would wait twice.
 pub(crate) fn connection_lost(e: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
-        return false;
-    };
-    match &**e {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => {
+    match statement_error(e) {
+        None => false,
+        Some(sqlx::Error::Io(_)) => true,
+        Some(sqlx::Error::Database(db)) => {
             db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
                 .is_some()
                 && db.code().is_some_and(|code| {
                     code.starts_with("08") || CONNECTION_ENDED.contains(&code.as_ref())
                 })
         }
-        _ => false,
+        Some(_) => false,
+    }
+}
+
+/// The driver's error behind a failed statement (not behind connecting or acquiring).
+fn statement_error(e: &DbErr) -> Option<&sqlx::Error> {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e),
+        _ => None,
     }
 }
 
 fn is_not_null_violation(e: &DbErr) -> bool {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
-        return false;
-    };
-    let sqlx::Error::Database(db) = &**e else {
+    let Some(sqlx::Error::Database(db)) = statement_error(e) else {
         return false;
     };
     matches!(
@@ -106,10 +109,7 @@ fn is_transient(e: &DbErr) -> bool {
         DbErr::Conn(RuntimeErr::SqlxError(e)) => {
             is_transient_sqlx(e) || matches!(**e, sqlx::Error::Protocol(_))
         }
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            is_transient_sqlx(e)
-        }
-        _ => false,
+        _ => statement_error(e).is_some_and(is_transient_sqlx),
     }
 }
 

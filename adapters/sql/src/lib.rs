@@ -40,6 +40,16 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+impl PoolStats {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> Self {
+        Self {
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        }
+    }
+}
+
 /// An open pool; every accessor hands out a port over it.
 #[derive(Clone)]
 pub struct SqlStore {
@@ -105,25 +115,10 @@ impl SqlStore {
     /// The pool's state right now, for the metrics (issue 15).
     pub fn pool_stats(&self) -> PoolStats {
         let conn = &self.db.conn;
-        let (size, idle, max) = match conn.get_database_backend() {
-            sea_orm::DbBackend::Postgres => {
-                let pool = conn.get_postgres_connection_pool();
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
-            _ => {
-                let pool = conn.get_sqlite_connection_pool();
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            }
-        };
-        PoolStats { size, idle, max }
+        match conn.get_database_backend() {
+            sea_orm::DbBackend::Postgres => PoolStats::of(conn.get_postgres_connection_pool()),
+            _ => PoolStats::of(conn.get_sqlite_connection_pool()),
+        }
     }
 
     /// Closes the pool, waiting for checked-out connections to come back (graceful
