@@ -223,25 +223,15 @@ class Run:
 
     def server_env(self) -> dict[str, str]:
         """A staging deployment with default argon2 and pool settings, throttles out of reach."""
-        secret = subprocess.run(
-            [str(self.args.binary), "generate-key"], check=True, capture_output=True, text=True
-        ).stdout.strip()
-        env = {
-            "PATH": os.environ["PATH"],
-            "ENVIRONMENT": "staging",
+        env = measured_env(
+            self.args.binary,
+            environment="staging",
             # Loopback: staging needs no sslmode here (SECURITY.md §4.3 exempts local hosts).
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.args.database}",
-            "SECRET_KEY": secret,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "LOG_FORMAT": "json",
-            "RUST_LOG": "warn",
-            "FIRST_SUPERUSER": "bench-admin@example.com",
-            "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
-            # The seeded access tokens must outlive the whole run at long durations.
-            "ACCESS_TOKEN_EXPIRE_MINUTES": "60",
-        }
-        env.update({name: "1000000" for name in THROTTLE_LIMITS})
+            database_url=f"postgres://postgres@127.0.0.1:5432/{self.args.database}",
+            port=self.port,
+            admin="bench-admin@example.com",
+        )
+        env["LOG_FORMAT"] = "json"
         env.update(self.args.set)
         return env
 
@@ -628,6 +618,30 @@ def table(results: dict) -> str:
 
 def load_average() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def measured_env(binary: Path, *, environment: str, database_url: str, port: int,
+                 admin: str) -> dict[str, str]:
+    """The environment of a server under measurement (bench/run.sh, soak.sh, round-trips.sh):
+    a fresh key, a seeded superuser, access tokens that outlive the run, every throttle out of
+    reach; callers add what their measurement needs."""
+    secret = subprocess.run(
+        [str(binary), "generate-key"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "PATH": os.environ["PATH"],
+        "ENVIRONMENT": environment,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secret,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "RUST_LOG": "warn",
+        "FIRST_SUPERUSER": admin,
+        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
+        # The seeded access tokens must outlive the whole run at long durations.
+        "ACCESS_TOKEN_EXPIRE_MINUTES": "60",
+        **{name: "1000000" for name in THROTTLE_LIMITS},
+    }
 
 
 def free_port() -> int:

@@ -26,15 +26,17 @@ import argparse
 import collections
 import http.client
 import json
-import os
-import secrets
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import free_port, measured_env  # noqa: E402
 
 UPSTREAM = ("127.0.0.1", 5432)
 
@@ -170,26 +172,15 @@ def main() -> None:
     proxy_port = listener.getsockname()[1]
     threading.Thread(target=proxy, args=(listener, counter), daemon=True).start()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    secret = subprocess.run([str(args.binary), "generate-key"], check=True,
-                            capture_output=True, text=True).stdout.strip()
-    env = {
-        "PATH": os.environ["PATH"],
-        "ENVIRONMENT": "local",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{proxy_port}/{args.database}?sslmode=disable",
-        "DATABASE_MAX_CONNECTIONS": "1",
-        "SECRET_KEY": secret,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "RUST_LOG": "warn",
-        "FIRST_SUPERUSER": "rt-admin@example.com",
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
-        **{name: "1000000" for name in [
-            "LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_ATTEMPTS_PER_IP", "SIGNUP_MAX_PER_IP",
-            "REFRESH_MAX_INVALID_PER_IP"]},
-    }
+    port = free_port()
+    env = measured_env(
+        args.binary,
+        environment="local",
+        database_url=f"postgres://postgres@127.0.0.1:{proxy_port}/{args.database}?sslmode=disable",
+        port=port,
+        admin="rt-admin@example.com",
+    )
+    env["DATABASE_MAX_CONNECTIONS"] = "1"
     with args.log.open("w") as log:
         server = subprocess.Popen([str(args.binary), "serve", "--migrate"], env=env,
                                   cwd="/tmp", stdout=log, stderr=subprocess.STDOUT)

@@ -27,7 +27,6 @@ import json
 import os
 import random
 import secrets
-import statistics
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import THROTTLE_LIMITS, Probe, Server, free_port  # noqa: E402
+from harness import Probe, Server, free_port, measured_env  # noqa: E402
 
 # The mix, by weight (per cent of requests).
 MIX = {
@@ -313,23 +312,15 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     port, metrics_port = free_port(), free_port()
-    secret = subprocess.run([str(args.binary), "generate-key"], check=True,
-                            capture_output=True, text=True).stdout.strip()
-    env = {
-        "PATH": os.environ["PATH"],
-        "ENVIRONMENT": "staging",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
-        "SECRET_KEY": secret,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "METRICS_ADDR": f"127.0.0.1:{metrics_port}",
-        "LOG_FORMAT": "json",
-        "RUST_LOG": "warn",
-        "FIRST_SUPERUSER": "soak-admin@example.com",
-        "FIRST_SUPERUSER_PASSWORD": secrets.token_urlsafe(24),
-        "ACCESS_TOKEN_EXPIRE_MINUTES": "60",
-        **{name: "1000000" for name in THROTTLE_LIMITS},
-    }
+    env = measured_env(
+        args.binary,
+        environment="staging",
+        database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        port=port,
+        admin="soak-admin@example.com",
+    )
+    env["METRICS_ADDR"] = f"127.0.0.1:{metrics_port}"
+    env["LOG_FORMAT"] = "json"
     server = Server(args.binary, env, port, args.out / "gatehouse.log")
     server.start()
     probe = Probe(server.pid)
