@@ -12,8 +12,10 @@ mod sessions;
 mod users;
 
 /// One module per port with one test per named contract function, each run on fresh
-/// stores of `$backend`, carrying the attributes in `$attrs` (`{ #[ignore …] }` where the
-/// backend may be absent, `{}` elsewhere).
+/// stores of `$backend`, carrying the attributes in `$attrs`: for the PostgreSQL suite the
+/// `cfg_attr(no_test_database, ignore = …)` that reports its tests as ignored when no
+/// server is configured (`TEST_DATABASE_URL` unset, see `tests/build.rs`) instead of
+/// passing them unrun; `{}` for memory and SQLite, which always run.
 macro_rules! port_tests {
     ($backend:expr, $attrs:tt; $($port:ident: [$($test:ident),* $(,)?]),* $(,)?) => {$(
         mod $port {
