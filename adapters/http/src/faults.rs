@@ -7,24 +7,19 @@
 //! [`HttpConfig::test_faults`]: crate::HttpConfig::test_faults
 
 use gatehouse_domain::Infra;
-use poem::{EndpointExt, IntoEndpoint, Request, Route, endpoint::BoxEndpoint, get, handler};
+use poem::{Request, handler};
 
 use crate::{
     problem::ApiError,
-    routing::{RouteSpec, r},
+    routing::{Route, r},
 };
 
-/// The routes, for the routing table.
-pub const ROUTES: &[RouteSpec] = &[r("GET", "/__test__/panic"), r("GET", "/__test__/error")];
-
-/// `api` with the failing routes in front.
-pub fn mount(api: BoxEndpoint<'static>) -> BoxEndpoint<'static> {
-    Route::new()
-        .at("/__test__/panic", get(panic))
-        .at("/__test__/error", get(error))
-        .nest("/", api)
-        .into_endpoint()
-        .boxed()
+/// The failing routes, for the router.
+pub fn routes() -> [Route; 2] {
+    [
+        Route::fixed(r("GET", "/__test__/panic"), panic),
+        Route::fixed(r("GET", "/__test__/error"), error),
+    ]
 }
 
 fn query(request: &Request) -> &str {

@@ -32,17 +32,15 @@ pub use server::Server;
 
 /// The whole HTTP application for `app` under `config`, as [`Server`] serves it.
 pub fn endpoint(app: Arc<Gatehouse>, config: HttpConfig) -> BoxEndpoint<'static> {
-    let built = openapi::build(&config);
     #[allow(unused_mut)]
-    let (mut routes, mut api) = (built.routes, built.endpoint);
+    let mut routes = openapi::build(&config).routes;
     #[cfg(debug_assertions)]
     if config.test_faults {
-        routes.extend_from_slice(faults::ROUTES);
-        api = faults::mount(api);
+        routes.extend(faults::routes());
     }
     let spa = config.frontend_dir.as_deref().map(spa::Spa::new);
     let config = Arc::new(config);
-    api.with(routing::Routing::new(routes, spa))
+    routing::Router::new(routes, spa)
         .with(middleware::Detach)
         .with(middleware::BodyLimit::new(
             config.max_body_bytes,

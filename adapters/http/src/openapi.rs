@@ -1,14 +1,16 @@
 //! The OpenAPI document and the docs pages: one `OpenApiService` over every API struct,
 //! used both by the server and by `gatehouse openapi` (CONTRACT.md §7).
 
-use poem::{EndpointExt, IntoEndpoint, Route, endpoint::make_sync, web::Html};
+use std::collections::HashMap;
+
+use poem::{endpoint::make_sync, web::Html};
 use poem_openapi::{OpenApi, OpenApiService};
 use serde_json::{Value, json};
 
 use crate::{
     api::{AuthApi, HealthApi, ItemsApi, LoginApi, PrivateApi, UsersApi, UtilsApi},
     config::HttpConfig,
-    routing::{self, RouteSpec},
+    routing::{self, Route},
 };
 
 /// The docs pages, mounted when `DOCS_ENABLED` (D11): the document, Swagger UI, ReDoc.
@@ -21,11 +23,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Built {
     /// The OpenAPI document, pretty-printed JSON.
     pub document: String,
-    /// The operations plus, when enabled, the docs pages.
-    pub endpoint: poem::endpoint::BoxEndpoint<'static>,
-    /// Every route `endpoint` serves, in resolution order, derived from the operations'
-    /// declarations (and the docs pages mounted here).
-    pub routes: Vec<RouteSpec>,
+    /// Every route with its operation, in resolution order, derived from the operations'
+    /// declarations; then, when enabled, the docs pages.
+    pub routes: Vec<Route>,
 }
 
 /// Builds the service for `config`; route 23 is included only when it is enabled.
@@ -48,36 +48,37 @@ pub fn document() -> String {
     .document
 }
 
-fn assemble<T: OpenApi + 'static>(apis: T, config: &HttpConfig) -> Built {
-    let mut routes = routing::derived(&T::meta());
+fn assemble<T: OpenApi + Copy + 'static>(apis: T, config: &HttpConfig) -> Built {
+    let mut operations = HashMap::new();
+    apis.add_routes(&mut operations);
+    let mut routes = routing::derived(&T::meta(), operations);
     let service = OpenApiService::new(apis, config.project_name.clone(), VERSION);
     let raw = service.spec();
     let document = patch(&raw);
-    let mut route = Route::new();
     if config.docs {
-        routes.extend(DOCS_PAGES.iter().map(|&path| routing::r("GET", path)));
         // The UI pages embed the document; swap poem-openapi's for the patched one.
         let swagger = service.swagger_ui_html().replace(&raw, &document);
         let redoc = service.redoc_html().replace(&raw, &document);
         let json = document.clone();
         let [document_page, swagger_page, redoc_page] = DOCS_PAGES;
-        route = route
-            .at(
-                document_page,
+        let page = |path| routing::r("GET", path);
+        routes.extend([
+            Route::fixed(
+                page(document_page),
                 make_sync(move |_| {
                     poem::Response::builder()
                         .content_type("application/json")
                         .body(json.clone())
                 }),
-            )
-            .at(swagger_page, make_sync(move |_| Html(swagger.clone())))
-            .at(redoc_page, make_sync(move |_| Html(redoc.clone())));
+            ),
+            Route::fixed(
+                page(swagger_page),
+                make_sync(move |_| Html(swagger.clone())),
+            ),
+            Route::fixed(page(redoc_page), make_sync(move |_| Html(redoc.clone()))),
+        ]);
     }
-    Built {
-        document,
-        endpoint: route.nest("/", service).into_endpoint().boxed(),
-        routes,
-    }
+    Built { document, routes }
 }
 
 /// Fixes what poem-openapi cannot express: the contract's trailing slashes, which it

@@ -1,14 +1,22 @@
-//! FastAPI's route resolution on top of poem's router (CONTRACT.md §2.1): the first
-//! declared route matching method and path handles a request; else 405 with `allow`; else
-//! a 307 to the other trailing-slash form; else the front end when one is served and the path
-//! is not the API's, docs', health's or `/.well-known/`'s (see [`crate::spa`]); else 404 — all
-//! in the `{"detail"}` envelope.
+//! FastAPI's route resolution (CONTRACT.md §2.1): the first declared route matching method
+//! and path handles a request; else 405 with `allow`; else a 307 to the other
+//! trailing-slash form; else the front end when one is served and the path is not the
+//! API's, docs', health's or `/.well-known/`'s (see [`crate::spa`]); else 404 — all in the
+//! `{"detail"}` envelope.
+//!
+//! This module is the router: it picks the operation itself, from a table derived from the
+//! poem-openapi declarations (the one place a route is declared), and hands the request,
+//! untouched, to that operation alone. poem's own router would disagree with the contract
+//! twice (it prefers a static segment to a parameter, and poem-openapi registers paths
+//! without their trailing slash), so it only ever sees one path per route, to read the
+//! path parameters.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response,
+    Endpoint, EndpointExt, IntoResponse, Request, Response,
+    endpoint::BoxEndpoint,
     http::{Method, StatusCode, header, uri::Authority},
 };
 use poem_openapi::registry::MetaApi;
@@ -31,6 +39,27 @@ pub(crate) const fn r(method: &'static str, path: &'static str) -> RouteSpec {
     RouteSpec { method, path }
 }
 
+/// A route and the one operation that serves it.
+pub struct Route {
+    pub spec: RouteSpec,
+    endpoint: BoxEndpoint<'static>,
+}
+
+impl Route {
+    /// A route without path parameters served by `endpoint` (the docs pages, the test
+    /// faults).
+    pub fn fixed(spec: RouteSpec, endpoint: impl Endpoint + 'static) -> Self {
+        Self {
+            spec,
+            endpoint: endpoint.map_to_response().boxed(),
+        }
+    }
+}
+
+/// The operations poem-openapi builds, by the path it gives them and method
+/// ([`poem_openapi::OpenApi::add_routes`]).
+pub type Operations = HashMap<String, HashMap<Method, BoxEndpoint<'static>>>;
+
 /// The template's paths that end in a slash. FastAPI declares them so (and redirects the
 /// other form, 307); poem-openapi drops a trailing slash from what it registers and
 /// documents, so this is the one fact about routes the operations cannot carry. Every
@@ -45,10 +74,17 @@ pub const TRAILING_SLASH: &[&str] = &[
 ];
 
 /// Every route of the operations in `apis`, in declaration order (the API structs in the
-/// order given, each in the template's order), as the contract's resolution needs them:
-/// derived from the poem-openapi declarations, the one place a route is declared.
-pub fn derived(apis: &[MetaApi]) -> Vec<RouteSpec> {
-    apis.iter()
+/// order given, each in the template's order), each with its operation taken from
+/// `operations`: derived from the poem-openapi declarations, the one place a route is
+/// declared.
+///
+/// # Panics
+/// When a documented operation is not in `operations` or one of `operations` is not
+/// documented: the two come from the same declarations, so this is a bug in how they are
+/// read, caught by the unit tests before any request.
+pub fn derived(apis: &[MetaApi], mut operations: Operations) -> Vec<Route> {
+    let routes = apis
+        .iter()
         .flat_map(|api| &api.paths)
         .flat_map(|path| {
             let slashed = format!("{}/", path.path);
@@ -58,11 +94,50 @@ pub fn derived(apis: &[MetaApi]) -> Vec<RouteSpec> {
                 path.path.clone()
             };
             let template = intern(template);
+            let served = operations.get_mut(&positional(&path.path));
+            let mut served = served.map(std::mem::take).unwrap_or_default();
             path.operations
                 .iter()
-                .map(move |op| r(intern(op.method.as_str().to_owned()), template))
+                .map(|op| {
+                    let operation = served.remove(&op.method).unwrap_or_else(|| {
+                        panic!("{} {template} is documented but not served", op.method)
+                    });
+                    let spec = r(intern(op.method.as_str().to_owned()), template);
+                    // A router of this one path: it reads the path parameters, nothing else.
+                    let endpoint = poem::Route::new()
+                        .at(positional(template), operation)
+                        .map_to_response()
+                        .boxed();
+                    Route { spec, endpoint }
+                })
+                .collect::<Vec<_>>()
         })
-        .collect()
+        .collect();
+    operations.retain(|_, methods| !methods.is_empty());
+    assert!(
+        operations.is_empty(),
+        "served but not documented: {:?}",
+        operations.keys()
+    );
+    routes
+}
+
+/// `template` in poem's syntax as poem-openapi registers it: each `{name}` segment becomes
+/// `:param0`, `:param1`… in order (which is why handlers read path parameters by position).
+fn positional(template: &str) -> String {
+    let mut count = 0;
+    template
+        .split('/')
+        .map(|segment| {
+            if is_param(segment) {
+                count += 1;
+                format!(":param{}", count - 1)
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A `'static` copy of `text`, made once per distinct text: route templates label metrics
@@ -114,92 +189,42 @@ impl MatchedRoute {
     }
 }
 
-/// Resolves routes per the contract before poem's router sees the request.
-pub struct Routing {
-    routes: Vec<RouteSpec>,
-    spa: Option<Arc<Spa>>,
-}
-
-impl Routing {
-    /// The middleware for this route table, handing what no route claims to `spa` if any.
-    pub fn new(routes: Vec<RouteSpec>, spa: Option<Spa>) -> Self {
-        Self {
-            routes,
-            spa: spa.map(Arc::new),
-        }
-    }
-}
-
-impl<E: Endpoint> Middleware<E> for Routing {
-    type Output = RoutingEndpoint<E>;
-
-    fn transform(&self, ep: E) -> Self::Output {
-        RoutingEndpoint {
-            inner: ep,
-            routes: self.routes.clone(),
-            spa: self.spa.clone(),
-        }
-    }
-}
-
-/// See [`Routing`].
-pub struct RoutingEndpoint<E> {
-    inner: E,
-    routes: Vec<RouteSpec>,
-    spa: Option<Arc<Spa>>,
+/// The router: resolves a request per the contract and calls the operation that handles it.
+pub struct Router {
+    routes: Vec<Route>,
+    spa: Option<Spa>,
 }
 
 /// What to do with a request.
-enum Resolution {
-    Handle(RouteSpec),
+enum Resolution<'a> {
+    Handle(&'a Route),
     MethodNotAllowed(RouteSpec),
     Redirect(String),
     NotFound,
 }
 
-impl<E> RoutingEndpoint<E> {
-    fn resolve(&self, method: &Method, path: &str) -> Resolution {
-        let on_path = || self.routes.iter().filter(|r| r.matches(path));
-        if let Some(route) = on_path().find(|r| r.method == method.as_str()) {
-            return Resolution::Handle(*route);
+impl Router {
+    /// The router for `routes`, handing what no route claims to `spa` if any.
+    pub fn new(routes: Vec<Route>, spa: Option<Spa>) -> Self {
+        Self { routes, spa }
+    }
+
+    fn resolve(&self, method: &Method, path: &str) -> Resolution<'_> {
+        let on_path = || self.routes.iter().filter(|r| r.spec.matches(path));
+        if let Some(route) = on_path().find(|r| r.spec.method == method.as_str()) {
+            return Resolution::Handle(route);
         }
         if let Some(route) = on_path().next() {
-            return Resolution::MethodNotAllowed(*route);
+            return Resolution::MethodNotAllowed(route.spec);
         }
         let toggled = match path.strip_suffix('/') {
             Some(stripped) => stripped.to_owned(),
             None => format!("{path}/"),
         };
-        if self.routes.iter().any(|r| r.matches(&toggled)) {
+        if self.routes.iter().any(|r| r.spec.matches(&toggled)) {
             return Resolution::Redirect(toggled);
         }
         Resolution::NotFound
-    }
-
-    /// The path poem's router must see for `route`. poem-openapi registers paths without
-    /// their trailing slash, so the contract's `/users/` is handed over as `/users`. And
-    /// poem prefers a static segment over a parameter, so `GET /users/signup` would stop at
-    /// `POST /users/signup` with a 405: escaping the first character of that segment makes
-    /// poem pick the parameter route, as FastAPI does (the extractor decodes it back).
-    fn inner_path(&self, path: &str, route: RouteSpec) -> Option<String> {
-        if route.path.len() > 1 && route.path.ends_with('/') {
-            return Some(path.trim_end_matches('/').to_owned());
-        }
-        let shadowed = route.path.contains('{')
-            && self
-                .routes
-                .iter()
-                .any(|other| other.method != route.method && other.path == path);
-        if !shadowed {
-            return None;
-        }
-        let (prefix, segment) = path.rsplit_once('/')?;
-        let first = segment.chars().next()?;
-        Some(format!(
-            "{prefix}/%{:02X}{}",
-            first as u32,
-            &segment[first.len_utf8()..]
-        ))
     }
 }
 
@@ -234,38 +259,28 @@ fn absolute(request: &Request, path: &str) -> String {
     format!("{scheme}://{host}{path}{query}")
 }
 
-impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
+impl Endpoint for Router {
     type Output = Response;
 
-    async fn call(&self, mut request: Request) -> poem::Result<Response> {
+    async fn call(&self, request: Request) -> poem::Result<Response> {
         let path = request.uri().path().to_owned();
         let resolution = self.resolve(request.method(), &path);
-        if let (Resolution::Handle(route) | Resolution::MethodNotAllowed(route), Some(slot)) =
-            (&resolution, request.extensions().get::<MatchedRoute>())
-        {
-            slot.set(route.path);
+        let matched = match &resolution {
+            Resolution::Handle(route) => Some(route.spec),
+            Resolution::MethodNotAllowed(spec) => Some(*spec),
+            _ => None,
+        };
+        if let (Some(spec), Some(slot)) = (matched, request.extensions().get::<MatchedRoute>()) {
+            slot.set(spec.path);
         }
         match resolution {
             Resolution::Handle(route) => {
-                tracing::Span::current().record("route", route.path);
-                if let Some(inner) = self.inner_path(&path, route) {
-                    let query = request
-                        .uri()
-                        .query()
-                        .map(|q| format!("?{q}"))
-                        .unwrap_or_default();
-                    if let Ok(uri) = format!("{inner}{query}").parse() {
-                        *request.uri_mut() = uri;
-                    }
-                }
-                self.inner
-                    .call(request)
-                    .await
-                    .map(IntoResponse::into_response)
+                tracing::Span::current().record("route", route.spec.path);
+                route.endpoint.call(request).await
             }
-            Resolution::MethodNotAllowed(route) => {
+            Resolution::MethodNotAllowed(spec) => {
                 Ok(ApiError::reason(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_header("allow", route.method)
+                    .with_header("allow", spec.method)
                     .into_response())
             }
             Resolution::Redirect(target) => Ok(Response::builder()
@@ -285,19 +300,76 @@ impl<E: Endpoint> Endpoint for RoutingEndpoint<E> {
 
 #[cfg(test)]
 mod tests {
+    use poem_openapi::{OpenApi, param::Path, payload::PlainText};
+
     use super::*;
 
-    fn endpoint() -> RoutingEndpoint<()> {
-        RoutingEndpoint {
-            inner: (),
-            routes: crate::openapi::build(&HttpConfig::default()).routes,
-            spa: None,
+    /// A static segment declared beside a parameter, as `/users/signup` beside
+    /// `/users/{user_id}`, and a trailing slash.
+    #[derive(Clone, Copy)]
+    struct Shadowing;
+
+    #[OpenApi]
+    impl Shadowing {
+        #[oai(path = "/api/v1/users/", method = "get")]
+        async fn list(&self, request: &Request) -> PlainText<String> {
+            PlainText(format!("list {}", request.uri()))
+        }
+
+        #[oai(path = "/x/:id", method = "get")]
+        async fn read(&self, id: Path<String>, request: &Request) -> PlainText<String> {
+            PlainText(format!("read {} {}", id.0, request.uri()))
+        }
+
+        #[oai(path = "/x/static", method = "post")]
+        async fn create(&self) -> PlainText<&'static str> {
+            PlainText("create")
         }
     }
 
+    async fn served(method: Method, uri: &str) -> String {
+        let mut operations = HashMap::new();
+        Shadowing.add_routes(&mut operations);
+        let router = Router::new(derived(&Shadowing::meta(), operations), None);
+        let request = Request::builder().method(method).uri_str(uri).finish();
+        let response = router.call(request).await.expect("a response");
+        let status = response.status();
+        let body = response.into_body().into_string().await.expect("text");
+        format!("{} {body}", status.as_u16())
+    }
+
+    #[tokio::test]
+    async fn the_operation_sees_the_request_as_sent() {
+        assert_eq!(
+            served(Method::GET, "/x/static?q=%2F").await,
+            "200 read static /x/static?q=%2F"
+        );
+        assert_eq!(
+            served(Method::GET, "/x/a%20b").await,
+            "200 read a b /x/a%20b"
+        );
+        assert_eq!(served(Method::POST, "/x/static").await, "200 create");
+        assert_eq!(
+            served(Method::GET, "/api/v1/users/?skip=1").await,
+            "200 list /api/v1/users/?skip=1"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "served but not documented")]
+    fn an_operation_missing_from_the_declarations_is_caught_at_build() {
+        let mut operations = HashMap::new();
+        Shadowing.add_routes(&mut operations);
+        derived(&[], operations);
+    }
+
+    fn router() -> Router {
+        Router::new(crate::openapi::build(&HttpConfig::default()).routes, None)
+    }
+
     fn resolve(method: Method, path: &str) -> String {
-        match endpoint().resolve(&method, path) {
-            Resolution::Handle(r) => format!("handle {} {}", r.method, r.path),
+        match router().resolve(&method, path) {
+            Resolution::Handle(r) => format!("handle {} {}", r.spec.method, r.spec.path),
             Resolution::MethodNotAllowed(r) => format!("405 {}", r.method),
             Resolution::Redirect(to) => format!("307 {to}"),
             Resolution::NotFound => "404".to_owned(),
@@ -331,7 +403,7 @@ mod tests {
         .routes;
         for slashed in TRAILING_SLASH {
             assert!(
-                all.iter().any(|route| route.path == *slashed),
+                all.iter().any(|route| route.spec.path == *slashed),
                 "{slashed} is no operation's path"
             );
         }
@@ -342,7 +414,7 @@ mod tests {
         let routes = crate::openapi::build(&HttpConfig::default()).routes;
         let listed: Vec<String> = routes
             .iter()
-            .map(|r| format!("{} {}", r.method, r.path))
+            .map(|r| format!("{} {}", r.spec.method, r.spec.path))
             .collect();
         // The template's declaration order (CONTRACT.md §4.1; routes of one path grouped,
         // which resolves alike), which decides which of two matching routes handles a

@@ -15,6 +15,7 @@ use crate::{
 };
 
 /// `/auth/*`.
+#[derive(Clone, Copy)]
 pub struct AuthApi;
 
 const SCOPES: [(&str, LogoutScope); 3] = [

@@ -12,6 +12,7 @@ use crate::{
 };
 
 /// `/health/*` and `/.well-known/jwks.json`.
+#[derive(Clone, Copy)]
 pub struct HealthApi;
 
 fn ok() -> Json<HealthStatus> {

@@ -13,6 +13,7 @@ use crate::{
 };
 
 /// Routes 16–20.
+#[derive(Clone, Copy)]
 pub struct ItemsApi;
 
 fn item_id(raw: &Path<IdSpec>) -> Result<ItemId, Vec<serde_json::Value>> {

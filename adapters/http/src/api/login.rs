@@ -16,6 +16,7 @@ use crate::{
 };
 
 /// Routes 1–5.
+#[derive(Clone, Copy)]
 pub struct LoginApi;
 
 /// Route 5's answer: the recovery mail's HTML with its subject as a header.

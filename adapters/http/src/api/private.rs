@@ -12,6 +12,7 @@ use crate::{
 };
 
 /// Route 23.
+#[derive(Clone, Copy)]
 pub struct PrivateApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Private")]

@@ -18,6 +18,7 @@ use crate::{
 };
 
 /// Routes 6–15, declared in the template's order so the same path resolves alike.
+#[derive(Clone, Copy)]
 pub struct UsersApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Users")]

@@ -11,6 +11,7 @@ use crate::{
 };
 
 /// Routes 21–22.
+#[derive(Clone, Copy)]
 pub struct UtilsApi;
 
 /// Route 21 answers 201.
