@@ -4,8 +4,8 @@ use gatehouse_domain::{
     Email, EndReason, FullName, Infra, Listing, NewPassword, Page, Password, SessionEnd, User,
     UserId, UserPatch, ports::UserWriteError,
 };
-use tracing::info;
 
+use crate::audit::{Actor, Audit};
 use crate::{Gatehouse, Principal, Superuser};
 
 /// An account created by a superuser (or the `create-superuser` command).
@@ -89,7 +89,11 @@ impl Gatehouse {
         new: NewUser,
     ) -> Result<User, AdminUserError> {
         let user = self.create_user_for(new).await?;
-        info!(event = "user_created", user_id = %user.id, by = %admin.principal().user.id, superuser = user.is_superuser, active = user.is_active, outcome = "created");
+        Audit::UserCreated {
+            user: &user,
+            by: Actor::Superuser(admin.principal().user.id),
+        }
+        .record(None);
         Ok(user)
     }
 
@@ -112,7 +116,11 @@ impl Gatehouse {
             is_superuser: true,
         };
         let user = self.create_user_for(new).await?;
-        info!(event = "user_created", user_id = %user.id, by = "operator", superuser = true, active = true, outcome = "created");
+        Audit::UserCreated {
+            user: &user,
+            by: Actor::Operator,
+        }
+        .record(None);
         Ok(user)
     }
 
@@ -184,15 +192,12 @@ impl Gatehouse {
             password,
         };
         let user = self.ports.users.update(id, &patch, sessions).await?;
-        info!(
-            event = "user_updated",
-            user_id = %user.id,
-            by = %admin.principal().user.id,
-            active = user.is_active,
-            superuser = user.is_superuser,
-            password_set = patch.sets_password(),
-            outcome = "updated"
-        );
+        Audit::UserUpdated {
+            user: &user,
+            by: Actor::Superuser(admin.principal().user.id),
+            password_set: patch.sets_password(),
+        }
+        .record(None);
         Ok(user)
     }
 
@@ -214,7 +219,11 @@ impl Gatehouse {
             return Err(AdminUserError::DeleteSelf);
         }
         self.ports.users.delete(id).await?;
-        info!(event = "user_deleted", user_id = %id, by = %admin.user.id, outcome = "deleted");
+        Audit::UserDeleted {
+            user: id,
+            by: Actor::Superuser(admin.user.id),
+        }
+        .record(None);
         Ok(())
     }
 }

@@ -5,9 +5,9 @@
 //! administrative use case takes one, so no front end can reach them without the check.
 
 use gatehouse_domain::{Infra, SessionId, User};
-use tracing::info;
 
 use crate::Gatehouse;
+use crate::audit::Audit;
 
 /// An authenticated caller: an active user acting through a live session.
 #[derive(Clone, Debug)]
@@ -72,11 +72,7 @@ impl Principal {
         if self.user.is_superuser {
             Ok(Superuser { principal: self })
         } else {
-            info!(
-                event = "authorization_denied",
-                user_id = %self.user.id,
-                reason = "not_superuser"
-            );
+            Audit::NotSuperuser { user: self.user.id }.record(None);
             Err(Forbidden)
         }
     }
@@ -91,7 +87,7 @@ impl Gatehouse {
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = self.ports.clock.now();
         let claims = self.ports.access_tokens.verify(token, now).map_err(|e| {
-            info!(event = "access_token_rejected", reason = %e.0);
+            Audit::AccessTokenRejected { reason: &e.0 }.record(None);
             AuthError::InvalidToken
         })?;
         let (user, session) = self

@@ -4,8 +4,8 @@ use gatehouse_domain::{
     Infra, Item, ItemDescription, ItemId, ItemPatch, ItemTitle, Listing, Page, UserId,
     ports::OwnedWriteError,
 };
-use tracing::info;
 
+use crate::audit::Audit;
 use crate::{Gatehouse, Principal};
 
 /// A new item; the owner is always the caller (`owner_id` in a body is ignored).
@@ -71,7 +71,11 @@ impl Gatehouse {
     pub async fn read_item(&self, me: &Principal, id: ItemId) -> Result<Item, ItemError> {
         let item = self.ports.items.get(id).await?.ok_or(ItemError::NotFound)?;
         if me.owner_scope().is_some_and(|owner| owner != item.owner_id) {
-            info!(event = "authorization_denied", user_id = %me.user.id, item_id = %id, reason = "not_owner");
+            Audit::NotOwner {
+                user: me.user.id,
+                item: id,
+            }
+            .record(None);
             return Err(ItemError::NotOwner);
         }
         Ok(item)

@@ -5,7 +5,6 @@
 //! rules); it never touches HTTP, SQL or a token's wire format.
 
 mod admin_users;
-#[macro_use]
 mod audit;
 mod auth;
 mod client;

@@ -8,6 +8,7 @@ use gatehouse_domain::{
 };
 use tracing::{info, warn};
 
+use crate::audit::{Audit, LoginFailure};
 use crate::{Client, Gatehouse, throttling::Throttled};
 
 /// What a successful login or refresh hands to the client.
@@ -69,19 +70,22 @@ impl Gatehouse {
         let user = match user {
             Some(user) if verdict.matches => user,
             _ => {
-                client_event!(
-                    info,
-                    "login_failed",
-                    client,
-                    "incorrect_credentials",
-                    user_id = user.as_ref().map(|u| u.id.to_string()),
-                    account = self.fingerprints.account(&key)
-                );
+                Audit::LoginFailed {
+                    outcome: LoginFailure::IncorrectCredentials,
+                    user: user.as_ref().map(|u| u.id),
+                    account: Some(self.fingerprints.account(&key)),
+                }
+                .record(Some(client));
                 return Err(LoginError::IncorrectCredentials);
             }
         };
         if !user.is_active {
-            client_event!(info, "login_failed", client, "inactive", user_id = %user.id);
+            Audit::LoginFailed {
+                outcome: LoginFailure::Inactive,
+                user: Some(user.id),
+                account: None,
+            }
+            .record(Some(client));
             return Err(LoginError::Inactive);
         }
         // A success is no guess: it consumes neither the account's count nor the address's
@@ -92,10 +96,15 @@ impl Gatehouse {
             self.upgrade_hash(&user, password).await;
         }
         let Some(pair) = self.open_session(&user, client).await? else {
-            client_event!(info, "login_failed", client, "user_deleted", user_id = %user.id);
+            Audit::LoginFailed {
+                outcome: LoginFailure::UserDeleted,
+                user: Some(user.id),
+                account: None,
+            }
+            .record(Some(client));
             return Err(LoginError::IncorrectCredentials);
         };
-        client_event!(info, "login_succeeded", client, "success", user_id = %user.id);
+        Audit::LoginSucceeded { user: user.id }.record(Some(client));
         Ok(pair)
     }
 
@@ -147,13 +156,12 @@ impl Gatehouse {
             Err(OwnedWriteError::Infra(e)) => return Err(e),
         };
         if evicted > 0 {
-            info!(
-                event = "sessions_evicted",
-                user_id = %user.id,
-                count = evicted,
-                cap = cap.max,
-                outcome = "ended"
-            );
+            Audit::SessionsEvicted {
+                user: user.id,
+                count: evicted,
+                cap: cap.max,
+            }
+            .record(None);
         }
         let access = self.ports.access_tokens.issue(
             AccessClaims {

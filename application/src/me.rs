@@ -5,8 +5,8 @@ use gatehouse_domain::{
     Email, EndReason, FullName, Infra, NewPassword, Password, SessionEnd, User, UserPatch,
     ports::UserWriteError,
 };
-use tracing::info;
 
+use crate::audit::{Actor, Audit};
 use crate::{Gatehouse, Principal, signup::infra_of};
 
 /// Changes to one's own profile; `None` leaves a field as it is, `Some(None)` clears the
@@ -106,7 +106,11 @@ impl Gatehouse {
             .verify(current, Some(&me.user.hashed_password))
             .await?;
         if !verdict.matches {
-            info!(event = "password_change_failed", user_id = %me.user.id, outcome = "incorrect_password");
+            Audit::PasswordChangeFailed {
+                user: me.user.id,
+                concurrently: false,
+            }
+            .record(None);
             return Err(ChangePasswordError::IncorrectPassword);
         }
         if current.expose() == new.expose() {
@@ -123,13 +127,17 @@ impl Gatehouse {
         match self.ports.users.update(me.user.id, &patch, ends).await {
             Ok(_) => {}
             Err(UserWriteError::PasswordChanged) => {
-                info!(event = "password_change_failed", user_id = %me.user.id, outcome = "changed_concurrently");
+                Audit::PasswordChangeFailed {
+                    user: me.user.id,
+                    concurrently: true,
+                }
+                .record(None);
                 return Err(ChangePasswordError::IncorrectPassword);
             }
             Err(UserWriteError::NotFound) => return Err(ChangePasswordError::UserNotFound),
             Err(other) => return Err(infra_of(other).into()),
         }
-        info!(event = "password_changed", user_id = %me.user.id, outcome = "other_sessions_ended");
+        Audit::PasswordChanged { user: me.user.id }.record(None);
         Ok(())
     }
 
@@ -149,7 +157,11 @@ impl Gatehouse {
             Err(UserWriteError::LastActiveSuperuser) => return Err(DeleteMeError::Superuser),
             Err(other) => return Err(infra_of(other).into()),
         }
-        info!(event = "user_deleted", user_id = %me.user.id, by = "self", outcome = "deleted");
+        Audit::UserDeleted {
+            user: me.user.id,
+            by: Actor::Holder,
+        }
+        .record(None);
         Ok(())
     }
 }

@@ -2,12 +2,13 @@
 //! SECURITY.md RT-13, RT-14, EN-03).
 
 use gatehouse_domain::{
-    Email, EmailKey, Infra, Password,
+    Email, EmailKey, Infra, Password, User,
     ports::{OutgoingEmail, OwnedWriteError, Redemption},
     throttle::ThrottleKey,
 };
-use tracing::{info, warn};
+use tracing::warn;
 
+use crate::audit::{Audit, RecoveryOutcome};
 use crate::{Client, Gatehouse, Superuser, throttling::Throttled};
 
 /// Why a recovery request was refused (it never reveals whether the account exists).
@@ -79,16 +80,16 @@ impl Gatehouse {
             .await?
             .filter(|u| u.is_active)
         else {
-            info!(
-                event = "password_recovery_requested",
-                account = self.fingerprints.account(&key),
-                outcome = "no_active_account",
-                ip = client.ip.as_deref()
-            );
+            Audit::PasswordRecoveryRequested {
+                outcome: RecoveryOutcome::NoActiveAccount,
+                user: None,
+                account: Some(self.fingerprints.account(&key)),
+            }
+            .record(Some(client));
             return Ok(());
         };
         if !self.ports.mailer.is_enabled() {
-            warn!(event = "password_recovery_requested", user_id = %user.id, outcome = "email_not_configured", ip = client.ip.as_deref());
+            recovery_requested(RecoveryOutcome::EmailNotConfigured, &user, client);
             return Ok(());
         }
         let token = self.ports.opaque_tokens.generate();
@@ -106,7 +107,7 @@ impl Gatehouse {
         {
             Ok(()) => {}
             Err(OwnedWriteError::OwnerGone) => {
-                info!(event = "password_recovery_requested", user_id = %user.id, outcome = "user_deleted", ip = client.ip.as_deref());
+                recovery_requested(RecoveryOutcome::UserDeleted, &user, client);
                 return Ok(());
             }
             Err(OwnedWriteError::Infra(e)) => return Err(e.into()),
@@ -115,7 +116,7 @@ impl Gatehouse {
             .mailer
             .send(self.policy.recovery_email(&user.email, token.expose())?)
             .await;
-        info!(event = "password_recovery_requested", user_id = %user.id, outcome = "sent", ip = client.ip.as_deref());
+        recovery_requested(RecoveryOutcome::Sent, &user, client);
         Ok(())
     }
 
@@ -150,21 +151,15 @@ impl Gatehouse {
                     let account = ThrottleKey::new("login:account", user.email.key().as_str());
                     self.ports.limiter.clear(&account).await?;
                 }
-                client_event!(
-                    info,
-                    "password_reset",
-                    client,
-                    "all_sessions_ended",
-                    user_id = %user_id
-                );
+                Audit::PasswordReset { user: user_id }.record(Some(client));
                 Ok(())
             }
             Redemption::Inactive => {
-                client_event!(info, "password_reset_failed", client, "inactive_user");
+                Audit::PasswordResetFailed { inactive: true }.record(Some(client));
                 Err(ResetError::Inactive)
             }
             Redemption::Invalid => {
-                client_event!(info, "password_reset_failed", client, "invalid_token");
+                Audit::PasswordResetFailed { inactive: false }.record(Some(client));
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 Err(ResetError::InvalidToken)
             }
@@ -220,4 +215,14 @@ impl Gatehouse {
             Err(e) => warn!(error = %gatehouse_domain::error_chain(&e), "mail not sent"),
         }
     }
+}
+
+/// The audit event of a recovery request for an existing account.
+fn recovery_requested(outcome: RecoveryOutcome, user: &User, client: &Client) {
+    Audit::PasswordRecoveryRequested {
+        outcome,
+        user: Some(user.id),
+        account: None,
+    }
+    .record(Some(client));
 }

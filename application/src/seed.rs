@@ -1,9 +1,9 @@
 //! First-superuser seeding at start-up (CONTRACT.md §11 `FIRST_SUPERUSER`).
 
 use gatehouse_domain::{Email, Infra, Password, ports::UserWriteError};
-use tracing::info;
 
 use crate::Gatehouse;
+use crate::audit::Audit;
 
 /// What seeding did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl Gatehouse {
     ) -> Result<SeedOutcome, Infra> {
         match self.create_account(email, password, None, true, true).await {
             Ok(user) => {
-                info!(event = "superuser_seeded", user_id = %user.id);
+                Audit::SuperuserSeeded { user: user.id }.record(None);
                 Ok(SeedOutcome::Created)
             }
             Err(UserWriteError::EmailTaken) => Ok(SeedOutcome::AlreadyPresent),

@@ -5,26 +5,9 @@ use gatehouse_domain::{
     Email, EndReason, Infra, Session, SessionId, User, UserId,
     ports::{AccessClaims, EndScope, Rotation, RotationOutcome},
 };
-use tracing::info;
 
+use crate::audit::Audit;
 use crate::{Client, Gatehouse, Principal, TokenPair, throttling::Throttled};
-
-/// Logs the audit event `$event` (RL-06) about a refresh of `$session` by `$client` at
-/// `$level` (`info` or `warn`), any extra fields right after the name: one list of fields for
-/// every event that names a session, so none of them can drop one.
-macro_rules! session_event {
-    (
-        $level:ident, $event:literal, $session:expr, $client:expr, $outcome:literal
-        $(, $field:ident = $value:expr)* $(,)?
-    ) => {
-        client_event!(
-            $level, $event, $client, $outcome,
-            $($field = $value,)*
-            user_id = %$session.user_id,
-            session_id = %$session.id
-        )
-    };
-}
 
 /// Why a refresh failed; every refusal is the same 401 to the client (D6).
 #[derive(Debug, thiserror::Error)]
@@ -111,29 +94,16 @@ impl Gatehouse {
         let session = match outcome {
             RotationOutcome::Rotated(session) => session,
             RotationOutcome::Repeated(session) => {
-                session_event!(
-                    info,
-                    "refresh_reuse_benign",
-                    session,
-                    client,
-                    "same_successor"
-                );
+                Audit::RefreshReuseBenign { session: &session }.record(Some(client));
                 session
             }
             RotationOutcome::ReuseDetected(session) => {
-                session_event!(
-                    warn,
-                    "refresh_reuse_detected",
-                    session,
-                    client,
-                    "session_revoked",
-                    severity = "high"
-                );
+                Audit::RefreshReuseDetected { session: &session }.record(Some(client));
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 return Err(RefreshError::Invalid);
             }
             RotationOutcome::Invalid => {
-                client_event!(info, "refresh_failed", client, "invalid_token");
+                Audit::RefreshFailed.record(Some(client));
                 self.ports.limiter.hit(&ip, &rule, now).await?;
                 return Err(RefreshError::Invalid);
             }
@@ -151,7 +121,7 @@ impl Gatehouse {
             },
             now,
         )?;
-        session_event!(info, "refresh", session, client, "rotated");
+        Audit::Refresh { session: &session }.record(Some(client));
         Ok(TokenPair {
             access,
             refresh: successor,
@@ -192,7 +162,12 @@ impl Gatehouse {
             self.end_sessions(user, EndScope::One(s.id), EndReason::Logout)
                 .await?;
         }
-        info!(event = "logout", user_id = %user, session_id = %current, scope = ?scope, outcome = "ended");
+        Audit::Logout {
+            user,
+            session: current,
+            scope,
+        }
+        .record(None);
         Ok(())
     }
 
@@ -233,7 +208,11 @@ impl Gatehouse {
         }
         self.end_sessions(me.user.id, EndScope::One(id), EndReason::Logout)
             .await?;
-        info!(event = "session_revoked", user_id = %me.user.id, session_id = %id, outcome = "ended");
+        Audit::SessionRevoked {
+            user: me.user.id,
+            session: id,
+        }
+        .record(None);
         Ok(())
     }
 
@@ -256,7 +235,11 @@ impl Gatehouse {
         let ended = self
             .end_sessions(user.id, EndScope::All, EndReason::Admin)
             .await?;
-        info!(event = "account_sessions_ended", user_id = %user.id, count = ended, by = "operator", outcome = "ended");
+        Audit::AccountSessionsEnded {
+            user: user.id,
+            count: ended,
+        }
+        .record(None);
         Ok((user, ended))
     }
 

@@ -2,6 +2,7 @@
 
 use gatehouse_domain::{Email, FullName, Infra, Password, User, UserId, ports::UserWriteError};
 
+use crate::audit::Audit;
 use crate::{Client, Gatehouse, throttling::Throttled};
 
 /// A registration request, already parsed.
@@ -46,7 +47,7 @@ impl Gatehouse {
         let user = self
             .create_account(form.email, &form.password, form.full_name, false, true)
             .await?;
-        client_event!(info, "signup", client, "created", user_id = %user.id);
+        Audit::Signup { user: user.id }.record(Some(client));
         Ok(user)
     }
 

@@ -5,8 +5,8 @@ use gatehouse_domain::{
     throttle::{ThrottleKey, ThrottleRule, Verdict, ip_subject},
 };
 use time::{Duration, OffsetDateTime};
-use tracing::info;
 
+use crate::audit::Audit;
 use crate::{Client, Gatehouse};
 
 /// Too many attempts; the client may retry after `retry_after` (CONTRACT.md §9c).
@@ -85,14 +85,13 @@ impl Gatehouse {
             parts.next().unwrap_or_default(),
         );
         let account = (kind != "ip").then(|| self.fingerprints.of(subject));
-        info!(
-            event = "throttled",
+        Audit::Throttled {
             route,
-            per = kind,
+            per: kind,
             account,
-            retry_after_s = throttled.retry_after_seconds(),
-            outcome = "refused"
-        );
+            retry_after_s: throttled.retry_after_seconds(),
+        }
+        .record(None);
         Err(throttled.into())
     }
 }
