@@ -27,6 +27,26 @@ impl Infra {
     pub fn unexpected(e: impl Into<BoxError>) -> Self {
         Self::Unexpected(e.into())
     }
+
+    /// The same failure, saying which operation of the adapter it happened in (e.g.
+    /// `sessions.rotate`): the log line reads "…unavailable: during sessions.rotate: <cause>".
+    #[must_use]
+    pub fn during(self, operation: &'static str) -> Self {
+        let within = |source| Box::new(During { operation, source }) as BoxError;
+        match self {
+            Self::Unavailable(source) => Self::Unavailable(within(source)),
+            Self::Unexpected(source) => Self::Unexpected(within(source)),
+        }
+    }
+}
+
+/// The operation a failure happened in, in front of its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("during {operation}")]
+struct During {
+    operation: &'static str,
+    #[source]
+    source: BoxError,
 }
 
 /// `error: cause: cause…` — the whole chain on one line, for logs (never for clients).
@@ -39,4 +59,19 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operation_is_part_of_the_logged_chain() {
+        let failure = Infra::unavailable("connection refused").during("users.get");
+        assert!(matches!(failure, Infra::Unavailable(_)));
+        assert_eq!(
+            error_chain(&failure),
+            "a backing service is unavailable: during users.get: connection refused"
+        );
+    }
 }

@@ -29,31 +29,41 @@ const SQLITE_CONSTRAINT_NOTNULL: &str = "1299";
 /// A NOT NULL violation is a schema Gatehouse cannot fill (a required column another
 /// backend's operator added, `crate::unfillable`): the service is not ready, so it answers
 /// as unavailable rather than with a 500.
-pub(crate) fn infra(e: DbErr) -> Infra {
-    if is_transient(&e) || is_not_null_violation(&e) {
-        Infra::unavailable(e)
-    } else {
-        Infra::unexpected(e)
+///
+/// `operation` (`file.function`) names where it happened, for the log line
+/// ([`Infra::during`]).
+pub(crate) fn infra(operation: &'static str) -> impl Fn(DbErr) -> Infra {
+    move |e| {
+        let failure = if is_transient(&e) || is_not_null_violation(&e) {
+            Infra::unavailable(e)
+        } else {
+            Infra::unexpected(e)
+        };
+        failure.during(operation)
     }
 }
 
 /// A user write's failure: a unique violation is the email key (ids are random v4, and
 /// `ix_user_email` is implied by the key), anything else infrastructure.
-pub(crate) fn user_write(e: DbErr) -> UserWriteError {
-    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-        UserWriteError::EmailTaken
-    } else {
-        UserWriteError::Infra(infra(e))
+pub(crate) fn user_write(operation: &'static str) -> impl Fn(DbErr) -> UserWriteError {
+    move |e| {
+        if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+            UserWriteError::EmailTaken
+        } else {
+            UserWriteError::Infra(infra(operation)(e))
+        }
     }
 }
 
 /// The failure of a write whose row belongs to a user: a foreign-key violation means the
 /// user was deleted after the caller read it (the statement wrote nothing).
-pub(crate) fn owned_write(e: DbErr) -> OwnedWriteError {
-    if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) {
-        OwnedWriteError::OwnerGone
-    } else {
-        OwnedWriteError::Infra(infra(e))
+pub(crate) fn owned_write(operation: &'static str) -> impl Fn(DbErr) -> OwnedWriteError {
+    move |e| {
+        if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) {
+            OwnedWriteError::OwnerGone
+        } else {
+            OwnedWriteError::Infra(infra(operation)(e))
+        }
     }
 }
 
@@ -146,11 +156,11 @@ mod tests {
     #[test]
     fn an_exhausted_pool_is_unavailable_and_a_logic_error_unexpected() {
         assert!(matches!(
-            infra(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            infra("test")(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
             Infra::Unavailable(_)
         ));
         assert!(matches!(
-            infra(DbErr::RecordNotFound("x".into())),
+            infra("test")(DbErr::RecordNotFound("x".into())),
             Infra::Unexpected(_)
         ));
     }
@@ -159,12 +169,12 @@ mod tests {
     fn a_peer_closing_during_connection_set_up_is_unavailable() {
         let closed = || sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
         assert!(matches!(
-            infra(DbErr::Conn(RuntimeErr::SqlxError(closed().into()))),
+            infra("test")(DbErr::Conn(RuntimeErr::SqlxError(closed().into()))),
             Infra::Unavailable(_)
         ));
         assert!(
             matches!(
-                infra(DbErr::Query(RuntimeErr::SqlxError(closed().into()))),
+                infra("test")(DbErr::Query(RuntimeErr::SqlxError(closed().into()))),
                 Infra::Unexpected(_)
             ),
             "mid-query protocol errors stay unexpected"

@@ -29,7 +29,7 @@ impl ItemRepository for SqlItems {
             .conn
             .execute(&write::insert::<item::Entity>(item_to_row(&self.0, item)))
             .await
-            .map_err(owned_write)?;
+            .map_err(owned_write("items.insert"))?;
         Ok(())
     }
 
@@ -37,7 +37,7 @@ impl ItemRepository for SqlItems {
         let row = item::Entity::find_by_id(id.as_uuid())
             .one(&self.0.reads())
             .await
-            .map_err(infra)?;
+            .map_err(infra("items.get"))?;
         Ok(row.map(item_from_row))
     }
 
@@ -50,7 +50,7 @@ impl ItemRepository for SqlItems {
             page,
         )
         .await
-        .map_err(infra)?;
+        .map_err(infra("items.list"))?;
         Ok(Listing {
             data: rows.into_iter().map(item_from_row).collect(),
             count,
@@ -79,7 +79,11 @@ impl ItemRepository for SqlItems {
                 .exec_with_returning(&self.0.conn)
                 .await
         };
-        Ok(rows.map_err(infra)?.into_iter().next().map(item_from_row))
+        Ok(rows
+            .map_err(infra("items.update"))?
+            .into_iter()
+            .next()
+            .map(item_from_row))
     }
 
     async fn delete(&self, id: ItemId, owner: Option<UserId>) -> Result<bool, Infra> {
@@ -88,7 +92,7 @@ impl ItemRepository for SqlItems {
             .filter(owned_by(owner))
             .exec(&self.0.conn)
             .await
-            .map_err(infra)?;
+            .map_err(infra("items.delete"))?;
         Ok(deleted.rows_affected > 0)
     }
 }

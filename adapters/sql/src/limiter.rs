@@ -128,7 +128,7 @@ impl AttemptLimiter for SqlLimiter {
         let row = throttle::Entity::find_by_id(stored(key))
             .one(&self.0.reads())
             .await
-            .map_err(infra)?;
+            .map_err(infra("limiter.check"))?;
         Ok(row.map_or(Verdict::Allowed, |row| {
             rule.verdict_for_next(&window(&row), now)
         }))
@@ -172,7 +172,7 @@ impl AttemptLimiter for SqlLimiter {
                 row.ok_or_else(|| DbErr::Custom("the throttle upsert returned no row".into()))
             })
             .and_then(|row| throttle::Model::from_query_result(&row, ""))
-            .map_err(infra)?;
+            .map_err(infra("limiter.hit"))?;
         Ok(rule.verdict(&window(&row), now))
     }
 
@@ -189,7 +189,7 @@ impl AttemptLimiter for SqlLimiter {
             .filter(throttle::Column::WindowStart.lte(self.0.at(counted_at)))
             .exec(&self.0.conn)
             .await
-            .map_err(infra)?;
+            .map_err(infra("limiter.release"))?;
         Ok(())
     }
 
@@ -198,7 +198,7 @@ impl AttemptLimiter for SqlLimiter {
             .filter(throttle::Column::WindowStart.lt(self.0.at(stamp::micros(started_before))))
             .exec(&self.0.conn)
             .await
-            .map_err(infra)?;
+            .map_err(infra("limiter.delete_windows"))?;
         Ok(deleted.rows_affected)
     }
 
@@ -206,7 +206,7 @@ impl AttemptLimiter for SqlLimiter {
         throttle::Entity::delete_by_id(stored(key))
             .exec(&self.0.conn)
             .await
-            .map_err(infra)?;
+            .map_err(infra("limiter.clear"))?;
         Ok(())
     }
 }

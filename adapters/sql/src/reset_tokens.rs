@@ -86,14 +86,20 @@ impl ResetTokenStore for SqlResetTokens {
         expires_at: OffsetDateTime,
     ) -> Result<(), OwnedWriteError> {
         let id = user.as_uuid();
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self
+            .0
+            .begin_write()
+            .await
+            .map_err(infra("reset_tokens.issue"))?;
         // Holds off a concurrent delete of the user (lock order: user row first); a user
         // deleted already writes nothing (the transaction rolls back when dropped).
         lock_user(&txn, id, LockType::KeyShare)
             .await
-            .map_err(infra)?
+            .map_err(infra("reset_tokens.issue"))?
             .ok_or(OwnedWriteError::OwnerGone)?;
-        drop_reset_tokens(&txn, id).await.map_err(infra)?;
+        drop_reset_tokens(&txn, id)
+            .await
+            .map_err(infra("reset_tokens.issue"))?;
         let row = vec![
             (reset_token::Column::TokenHash, token.0.to_vec().into()),
             (reset_token::Column::UserId, id.into()),
@@ -102,15 +108,15 @@ impl ResetTokenStore for SqlResetTokens {
         ];
         txn.execute(&write::insert::<reset_token::Entity>(row))
             .await
-            .map_err(infra)?;
-        txn.commit().await.map_err(infra)?;
+            .map_err(infra("reset_tokens.issue"))?;
+        txn.commit().await.map_err(infra("reset_tokens.issue"))?;
         Ok(())
     }
 
     async fn check(&self, token: &TokenHash, now: OffsetDateTime) -> Result<Redemption, Infra> {
         let row = token_with_user(&self.0.reads(), token)
             .await
-            .map_err(infra)?;
+            .map_err(infra("reset_tokens.check"))?;
         Ok(verdict(row, stamp::micros(now)))
     }
 
@@ -120,11 +126,17 @@ impl ResetTokenStore for SqlResetTokens {
         new_hash: &PasswordHash,
         now: OffsetDateTime,
     ) -> Result<Redemption, Infra> {
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self
+            .0
+            .begin_write()
+            .await
+            .map_err(infra("reset_tokens.redeem"))?;
         let (outcome, wrote) = redeem_in(&self.0, &txn, token, new_hash, stamp::micros(now))
             .await
-            .map_err(infra)?;
-        finish(txn, wrote).await.map_err(infra)?;
+            .map_err(infra("reset_tokens.redeem"))?;
+        finish(txn, wrote)
+            .await
+            .map_err(infra("reset_tokens.redeem"))?;
         Ok(outcome)
     }
 }

@@ -322,12 +322,12 @@ async fn create_in(
 ) -> Result<u64, OwnedWriteError> {
     lock_user(txn, new.user_id.as_uuid(), LockType::NoKeyUpdate)
         .await
-        .map_err(infra)?
+        .map_err(infra("sessions.create"))?
         .ok_or(OwnedWriteError::OwnerGone)?;
     let now = stamp::micros(new.created_at);
     let live = insert_and_list_live(db, txn, new, first_token, now, cap.idle_timeout)
         .await
-        .map_err(infra)?;
+        .map_err(infra("sessions.create"))?;
     let beyond = Session::beyond_cap(&live, new.id, cap.max);
     if beyond.is_empty() {
         return Ok(0);
@@ -338,7 +338,7 @@ async fn create_in(
         .exec(txn)
         .await
         .map(|done| done.rows_affected)
-        .map_err(|e| infra(e).into())
+        .map_err(|e| infra("sessions.create")(e).into())
 }
 
 /// Whether the child stored when `parent` was rotated is `successor` and still unused: a
@@ -363,27 +363,37 @@ impl SessionStore for SqlSessions {
         first_token: &TokenHash,
         cap: SessionCap,
     ) -> Result<u64, OwnedWriteError> {
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self
+            .0
+            .begin_write()
+            .await
+            .map_err(infra("sessions.create"))?;
         let result = create_in(&self.0, &txn, session, first_token, cap).await;
-        finish(txn, result.is_ok()).await.map_err(infra)?;
+        finish(txn, result.is_ok())
+            .await
+            .map_err(infra("sessions.create"))?;
         result
     }
 
     async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, Infra> {
         let now = stamp::micros(rotation.now);
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self
+            .0
+            .begin_write()
+            .await
+            .map_err(infra("sessions.rotate"))?;
         let (outcome, wrote) = rotate_locked(&self.0, &txn, rotation, now)
             .await
-            .map_err(infra)?;
+            .map_err(infra("sessions.rotate"))?;
         // A detected reuse is committed although the request fails (RT-04).
-        finish(txn, wrote).await.map_err(infra)?;
+        finish(txn, wrote).await.map_err(infra("sessions.rotate"))?;
         Ok(outcome)
     }
 
     async fn find_by_token(&self, token: &TokenHash) -> Result<Option<Session>, Infra> {
         let row = session_of_token(&self.0.reads(), token, false)
             .await
-            .map_err(infra)?;
+            .map_err(infra("sessions.find_by_token"))?;
         Ok(row.map(session_from_row))
     }
 
@@ -407,7 +417,7 @@ impl SessionStore for SqlSessions {
             .select_also(session::Entity)
             .one(&self.0.reads())
             .await
-            .map_err(infra)?;
+            .map_err(infra("sessions.load_principal"))?;
         Ok(row.map(|(u, s)| (user_from_row(u), s.map(session_from_row))))
     }
 
@@ -425,7 +435,7 @@ impl SessionStore for SqlSessions {
             idle_timeout,
         )
         .await
-        .map_err(infra)
+        .map_err(infra("sessions.list_live"))
     }
 
     async fn delete_ended(
@@ -441,11 +451,15 @@ impl SessionStore for SqlSessions {
             .add(session::Column::LastUsedAt.lt(self.0.at(cutoff - idle_timeout)));
         let mut deleted = 0;
         loop {
-            let txn = self.0.begin_write().await.map_err(infra)?;
+            let txn = self
+                .0
+                .begin_write()
+                .await
+                .map_err(infra("sessions.delete_ended"))?;
             let batch = delete_session_batch(&txn, ended.clone())
                 .await
-                .map_err(infra)?;
-            txn.commit().await.map_err(infra)?;
+                .map_err(infra("sessions.delete_ended"))?;
+            txn.commit().await.map_err(infra("sessions.delete_ended"))?;
             deleted += batch;
             if batch < DELETE_BATCH {
                 return Ok(deleted);
@@ -462,6 +476,6 @@ impl SessionStore for SqlSessions {
     ) -> Result<u64, Infra> {
         end_sessions(&self.0, &self.0.conn, user, scope, reason, now)
             .await
-            .map_err(infra)
+            .map_err(infra("sessions.end"))
     }
 }

@@ -71,13 +71,15 @@ async fn update_in(
     // A write that may demote locks every active superuser first, so two concurrent
     // demotions (or a demotion and a delete) queue and the second sees the first.
     let superusers = if patch.may_demote() {
-        lock_active_superusers(txn).await.map_err(infra)?
+        lock_active_superusers(txn)
+            .await
+            .map_err(infra("users.update"))?
     } else {
         Vec::new()
     };
     let stored = lock_user(txn, uuid, LockType::NoKeyUpdate)
         .await
-        .map_err(infra)?
+        .map_err(infra("users.update"))?
         .map(user_from_row)
         .ok_or(UserWriteError::NotFound)?;
     // Written before the decision is taken so a taken email reports `EmailTaken` first, as
@@ -88,16 +90,18 @@ async fn update_in(
             .filter(user::Column::Id.eq(uuid))
             .exec(txn)
             .await
-            .map_err(user_write)?;
+            .map_err(user_write("users.update"))?;
     }
     let user = patch.apply(&stored, superusers.iter().any(|other| *other != uuid))?;
     if patch.sets_password() {
-        drop_reset_tokens(txn, uuid).await.map_err(infra)?;
+        drop_reset_tokens(txn, uuid)
+            .await
+            .map_err(infra("users.update"))?;
     }
     if let Some((scope, reason)) = sessions.ending() {
         end_sessions(db, txn, id, scope, reason, db.now())
             .await
-            .map_err(infra)?;
+            .map_err(infra("users.update"))?;
     }
     Ok(user)
 }
@@ -107,16 +111,18 @@ async fn update_in(
 /// is judged on the rows as they are now; then explicit deletes rather than trusting the
 /// cascades alone, in lock order (the user, then their sessions, then the sessions' tokens).
 async fn delete_in(txn: &DatabaseTransaction, id: Uuid) -> Result<(), UserWriteError> {
-    let superusers = lock_active_superusers(txn).await.map_err(infra)?;
+    let superusers = lock_active_superusers(txn)
+        .await
+        .map_err(infra("users.delete"))?;
     let stored = lock_user(txn, id, LockType::Update)
         .await
-        .map_err(infra)?
+        .map_err(infra("users.delete"))?
         .map(user_from_row)
         .ok_or(UserWriteError::NotFound)?;
     if removes_last_active_superuser(&stored, None, superusers.iter().any(|other| *other != id)) {
         return Err(UserWriteError::LastActiveSuperuser);
     }
-    delete_rows(txn, id).await.map_err(infra)?;
+    delete_rows(txn, id).await.map_err(infra("users.delete"))?;
     Ok(())
 }
 
@@ -137,7 +143,11 @@ async fn delete_rows(txn: &DatabaseTransaction, id: Uuid) -> Result<(), DbErr> {
 impl UserRepository for SqlUsers {
     async fn insert(&self, user: &User) -> Result<(), UserWriteError> {
         let statement = write::insert::<user::Entity>(user_to_row(&self.0, user));
-        self.0.conn.execute(&statement).await.map_err(user_write)?;
+        self.0
+            .conn
+            .execute(&statement)
+            .await
+            .map_err(user_write("users.insert"))?;
         Ok(())
     }
 
@@ -145,7 +155,7 @@ impl UserRepository for SqlUsers {
         let row = user::Entity::find_by_id(id.as_uuid())
             .one(&self.0.reads())
             .await
-            .map_err(infra)?;
+            .map_err(infra("users.get"))?;
         Ok(row.map(user_from_row))
     }
 
@@ -170,7 +180,7 @@ impl UserRepository for SqlUsers {
             )
             .all(&self.0.reads())
             .await
-            .map_err(infra)?;
+            .map_err(infra("users.find_by_email"))?;
         Ok(rows
             .into_iter()
             .map(user_from_row)
@@ -186,7 +196,7 @@ impl UserRepository for SqlUsers {
             page,
         )
         .await
-        .map_err(infra)?;
+        .map_err(infra("users.list"))?;
         Ok(Listing {
             data: rows.into_iter().map(user_from_row).collect(),
             count,
@@ -199,9 +209,11 @@ impl UserRepository for SqlUsers {
         patch: &UserPatch,
         sessions: SessionEnd,
     ) -> Result<User, UserWriteError> {
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self.0.begin_write().await.map_err(infra("users.update"))?;
         let result = update_in(&self.0, &txn, id, patch, sessions).await;
-        finish(txn, result.is_ok()).await.map_err(infra)?;
+        finish(txn, result.is_ok())
+            .await
+            .map_err(infra("users.update"))?;
         result
     }
 
@@ -213,21 +225,27 @@ impl UserRepository for SqlUsers {
     ) -> Result<(), Infra> {
         // In a write transaction, marked as Gatehouse's (`crate::db`): a re-hash is no
         // password change, and must not end the user's sessions.
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self
+            .0
+            .begin_write()
+            .await
+            .map_err(infra("users.upgrade_hash"))?;
         user::Entity::update_many()
             .col_expr(user::Column::HashedPassword, Expr::val(new.as_str()))
             .filter(user::Column::Id.eq(id.as_uuid()))
             .filter(user::Column::HashedPassword.eq(old.as_str()))
             .exec(&txn)
             .await
-            .map_err(infra)?;
-        txn.commit().await.map_err(infra)
+            .map_err(infra("users.upgrade_hash"))?;
+        txn.commit().await.map_err(infra("users.upgrade_hash"))
     }
 
     async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {
-        let txn = self.0.begin_write().await.map_err(infra)?;
+        let txn = self.0.begin_write().await.map_err(infra("users.delete"))?;
         let result = delete_in(&txn, id.as_uuid()).await;
-        finish(txn, result.is_ok()).await.map_err(infra)?;
+        finish(txn, result.is_ok())
+            .await
+            .map_err(infra("users.delete"))?;
         result
     }
 }

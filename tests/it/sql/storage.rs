@@ -11,6 +11,7 @@ use gatehouse_domain::{
 };
 use gatehouse_tests::db::{Engine, TestDatabase};
 use gatehouse_tests::stores::UNCAPPED;
+use sea_orm::ConnectionTrait;
 use time::Duration;
 
 use super::{
@@ -486,6 +487,29 @@ async fn deleting_ended_sessions_goes_through_a_backlog_in_batches() {
         assert_eq!(
             tokens, 1,
             "{engine:?}: the deleted sessions' tokens went with them"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failure_names_the_operation_it_happened_in() {
+    for engine in Engine::available() {
+        let db = TestDatabase::create(engine, true).await;
+        let store = db.store().await;
+        db.connection()
+            .await
+            .execute_unprepared("DROP TABLE item")
+            .await
+            .expect("drop");
+        let failure = store
+            .items()
+            .get(gatehouse_domain::ItemId::random())
+            .await
+            .expect_err("no table");
+        let chain = gatehouse_domain::error_chain(&failure);
+        assert!(
+            chain.starts_with("unexpected infrastructure failure: during items.get: "),
+            "{engine:?}: {chain}"
         );
     }
 }
