@@ -191,7 +191,11 @@ impl Gatehouse {
             is_superuser: changes.is_superuser,
             password,
         };
-        let user = self.ports.users.update(id, &patch, sessions).await?;
+        let user = self
+            .ports
+            .users
+            .update(id, &patch, sessions, self.ports.clock.now())
+            .await?;
         Audit::UserUpdated {
             user: &user,
             by: Actor::Superuser(admin.principal().user.id),

@@ -76,7 +76,7 @@ impl Gatehouse {
         };
         self.ports
             .users
-            .update(me.user.id, &patch, SessionEnd::Keep)
+            .update(me.user.id, &patch, SessionEnd::Keep, self.ports.clock.now())
             .await
             .map_err(|e| match e {
                 UserWriteError::EmailTaken => UpdateMeError::EmailTaken,
@@ -124,7 +124,8 @@ impl Gatehouse {
             ..UserPatch::default()
         };
         let ends = SessionEnd::AllExcept(me.session, EndReason::PasswordChange);
-        match self.ports.users.update(me.user.id, &patch, ends).await {
+        let now = self.ports.clock.now();
+        match self.ports.users.update(me.user.id, &patch, ends, now).await {
             Ok(_) => {}
             Err(UserWriteError::PasswordChanged) => {
                 Audit::PasswordChangeFailed {

@@ -102,7 +102,7 @@ impl Gatehouse {
         match self
             .ports
             .reset_tokens
-            .issue(user.id, &digest, expires_at)
+            .issue(user.id, &digest, now, expires_at)
             .await
         {
             Ok(()) => {}

@@ -142,7 +142,7 @@ impl TestApp {
             RecordingMailer::disabled()
         });
         let (stores, db) = match sql {
-            None => (crate::stores::memory(clock.clone()), None),
+            None => (crate::stores::memory(), None),
             Some((db, pool)) => (crate::stores::sql_with(&pool).await, Some(db)),
         };
         let secret_key = random_bytes();

@@ -5,7 +5,7 @@ use std::{any::Any, sync::Arc};
 
 use gatehouse_application::Ports;
 use gatehouse_domain::ports::{
-    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionCap, SessionStore,
+    AttemptLimiter, ItemRepository, Readiness, ResetTokenStore, SessionCap, SessionStore,
     UserRepository,
 };
 use gatehouse_memory::MemoryStore;
@@ -77,9 +77,9 @@ impl Stores {
     }
 }
 
-/// The memory adapters, sharing one state, stamping clock-less writes with `clock`.
-pub fn memory(clock: Arc<dyn Clock>) -> Stores {
-    Stores::of_memory(&MemoryStore::with_clock(clock))
+/// The memory adapters, sharing one state.
+pub fn memory() -> Stores {
+    Stores::of_memory(&MemoryStore::new())
 }
 
 /// The SQL adapter on an already migrated database, with the adapter's default pool.

@@ -22,8 +22,7 @@ mod users;
 use std::sync::Arc;
 
 use gatehouse_domain::ports::{
-    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionStore, SystemClock,
-    UserRepository,
+    AttemptLimiter, ItemRepository, Readiness, ResetTokenStore, SessionStore, UserRepository,
 };
 
 pub use clock::ManualClock;
@@ -39,17 +38,11 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    /// An empty store whose clock-less writes (user updates ending sessions) are stamped
-    /// with the system time.
+    /// An empty store. It keeps no clock: every write is stamped with the `now` its
+    /// caller passes, so one clock (the application's) times everything.
     pub fn new() -> Self {
-        Self::with_clock(Arc::new(SystemClock))
-    }
-
-    /// An empty store that stamps clock-less writes with `clock`, so tests driving a
-    /// [`ManualClock`] see revocation times on the same timeline as everything else.
-    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         Self {
-            shared: Shared::new(clock),
+            shared: Shared::default(),
         }
     }
 

@@ -24,6 +24,7 @@ impl ResetTokenStore for MemoryResetTokens {
         &self,
         user: UserId,
         token: &TokenHash,
+        _now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<(), OwnedWriteError> {
         let mut state = self.0.lock()?;

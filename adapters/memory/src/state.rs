@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use gatehouse_domain::ports::{Clock, EndScope, OwnedWriteError, Redemption};
+use gatehouse_domain::ports::{EndScope, OwnedWriteError, Redemption};
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleWindow};
 use gatehouse_domain::{
@@ -16,20 +16,12 @@ use crate::reset_tokens::ResetToken;
 use crate::sessions::RefreshToken;
 
 /// The state shared by every port handle of one [`crate::MemoryStore`].
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct Shared {
     state: Arc<Mutex<State>>,
-    clock: Arc<dyn Clock>,
 }
 
 impl Shared {
-    pub(crate) fn new(clock: Arc<dyn Clock>) -> Self {
-        Self {
-            state: Arc::default(),
-            clock,
-        }
-    }
-
     /// Takes the one lock. Callers hold the guard only across synchronous code, never
     /// across an `.await`, so a method body is one atomic step.
     ///
@@ -39,11 +31,6 @@ impl Shared {
         self.state
             .lock()
             .map_err(|_| Infra::unexpected("memory store poisoned by an earlier panic"))
-    }
-
-    /// The time for writes whose port method carries no `now`.
-    pub(crate) fn now(&self) -> OffsetDateTime {
-        self.clock.now()
     }
 }
 

@@ -7,6 +7,7 @@ use gatehouse_domain::{
     EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId, UserPatch,
     removes_last_active_superuser,
 };
+use time::OffsetDateTime;
 
 use crate::listing::newest_first;
 use crate::state::{Shared, State};
@@ -48,8 +49,8 @@ impl UserRepository for MemoryUsers {
         id: UserId,
         patch: &UserPatch,
         sessions: SessionEnd,
+        now: OffsetDateTime,
     ) -> Result<User, UserWriteError> {
-        let now = self.0.now();
         let mut state = self.0.lock()?;
         let stored = state.users.get(&id).ok_or(UserWriteError::NotFound)?;
         if let Some(email) = &patch.email

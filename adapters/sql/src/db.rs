@@ -15,9 +15,7 @@
 //! connection broke cannot be known.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use gatehouse_domain::ports::Clock;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
@@ -31,29 +29,20 @@ use crate::stamp;
 /// (SECURITY.md §2.2: 503 with `Retry-After` rather than a hung request).
 const LOCK_TIMEOUT: &str = "2s";
 
-/// Pool plus clock, cloned into every port handle.
+/// The pool, cloned into every port handle. It keeps no clock: every write is stamped
+/// with the `now` its caller passes.
 #[derive(Clone)]
 pub(crate) struct Db {
     pub(crate) conn: DatabaseConnection,
-    clock: Arc<dyn Clock>,
 }
 
 impl Db {
-    pub(crate) fn new(conn: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
-        Self { conn, clock }
-    }
-
-    pub(crate) fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        Self { clock, ..self }
+    pub(crate) fn new(conn: DatabaseConnection) -> Self {
+        Self { conn }
     }
 
     pub(crate) fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
-    }
-
-    /// The time for writes whose port method carries none, as it will be stored.
-    pub(crate) fn now(&self) -> OffsetDateTime {
-        stamp::micros(self.clock.now())
     }
 
     /// A timestamp as bound on this engine (see [`crate::stamp`]).

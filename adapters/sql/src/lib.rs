@@ -26,8 +26,7 @@ mod write;
 use std::sync::Arc;
 
 use gatehouse_domain::ports::{
-    AttemptLimiter, Clock, ItemRepository, Readiness, ResetTokenStore, SessionStore, SystemClock,
-    UserRepository,
+    AttemptLimiter, ItemRepository, Readiness, ResetTokenStore, SessionStore, UserRepository,
 };
 
 pub use options::{ConnectError, DatabaseTarget, DbOptions, Engine};
@@ -58,8 +57,7 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Opens the pool described by `options`. Writes whose port method carries no time
-    /// (a user update ending sessions, a reset token's `created_at`) use the system clock.
+    /// Opens the pool described by `options`.
     ///
     /// # Errors
     /// `UnsupportedScheme` for a URL that is neither PostgreSQL nor SQLite; `Database` when
@@ -68,18 +66,9 @@ impl SqlStore {
         let target = options::DatabaseTarget::parse(&options.url)?;
         let conn = options::open(&target, options).await?;
         Ok(Self {
-            db: db::Db::new(conn, Arc::new(SystemClock)),
+            db: db::Db::new(conn),
             target,
         })
-    }
-
-    /// The same store stamping clock-less writes with `clock`, so tests driving a manual
-    /// clock see revocation times on their own timeline.
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            db: self.db.with_clock(clock),
-            ..self
-        }
     }
 
     /// The user accounts.

@@ -83,6 +83,7 @@ impl ResetTokenStore for SqlResetTokens {
         &self,
         user: UserId,
         token: &TokenHash,
+        now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<(), OwnedWriteError> {
         let id = user.as_uuid();
@@ -103,7 +104,10 @@ impl ResetTokenStore for SqlResetTokens {
         let row = vec![
             (reset_token::Column::TokenHash, token.0.to_vec().into()),
             (reset_token::Column::UserId, id.into()),
-            (reset_token::Column::CreatedAt, self.0.at(self.0.now())),
+            (
+                reset_token::Column::CreatedAt,
+                self.0.at(stamp::micros(now)),
+            ),
             (reset_token::Column::ExpiresAt, self.0.at(expires_at)),
         ];
         txn.execute(&write::insert::<reset_token::Entity>(row))

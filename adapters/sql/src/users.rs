@@ -12,6 +12,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::{Db, finish};
@@ -66,6 +67,7 @@ async fn update_in(
     id: UserId,
     patch: &UserPatch,
     sessions: SessionEnd,
+    now: OffsetDateTime,
 ) -> Result<User, UserWriteError> {
     let uuid = id.as_uuid();
     // A write that may demote locks every active superuser first, so two concurrent
@@ -99,7 +101,7 @@ async fn update_in(
             .map_err(infra("users.update"))?;
     }
     if let Some((scope, reason)) = sessions.ending() {
-        end_sessions(db, txn, id, scope, reason, db.now())
+        end_sessions(db, txn, id, scope, reason, now)
             .await
             .map_err(infra("users.update"))?;
     }
@@ -208,9 +210,10 @@ impl UserRepository for SqlUsers {
         id: UserId,
         patch: &UserPatch,
         sessions: SessionEnd,
+        now: OffsetDateTime,
     ) -> Result<User, UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra("users.update"))?;
-        let result = update_in(&self.0, &txn, id, patch, sessions).await;
+        let result = update_in(&self.0, &txn, id, patch, sessions, now).await;
         finish(txn, result.is_ok())
             .await
             .map_err(infra("users.update"))?;

@@ -40,7 +40,7 @@ impl Harness {
     pub fn with_policy(policy: Policy) -> Self {
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let mail = Arc::new(RecordingMailer::new());
-        let store = MemoryStore::with_clock(clock.clone());
+        let store = MemoryStore::new();
         let secret = b"application rule tests, 32 bytes+".to_vec();
         let format = TokenFormat::JwtHs256 {
             secret: HmacSecret::new(secret.clone()).expect("a valid HMAC key"),

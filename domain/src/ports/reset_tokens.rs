@@ -33,8 +33,8 @@ impl Redemption {
 /// Stores password-reset tokens (SECURITY.md RT-13): hashes only, single use.
 #[async_trait]
 pub trait ResetTokenStore: Send + Sync {
-    /// Stores a new token for `user`, expiring at `expires_at`; every older token of the
-    /// user MUST stop working.
+    /// Stores a new token for `user`, issued at `now` and expiring at `expires_at`; every
+    /// older token of the user MUST stop working.
     ///
     /// # Errors
     /// MUST return `OwnerGone`, storing nothing, when the user does not exist.
@@ -42,6 +42,7 @@ pub trait ResetTokenStore: Send + Sync {
         &self,
         user: UserId,
         token: &TokenHash,
+        now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<(), OwnedWriteError>;
 

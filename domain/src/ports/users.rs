@@ -1,6 +1,7 @@
 //! `UserRepository`: storage of user accounts with case-insensitive email identity.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use crate::user::UserRefusal;
 use crate::{EmailKey, Infra, Listing, Page, PasswordHash, SessionEnd, User, UserId, UserPatch};
@@ -78,11 +79,14 @@ pub trait UserRepository: Send + Sync {
     /// superuser — decided under a lock every write that can remove an active superuser
     /// takes in the same order, so no interleaving of demotions, deactivations and deletes
     /// leaves none. After an error nothing has changed.
+    ///
+    /// Sessions it ends are stamped as ended at `now`.
     async fn update(
         &self,
         id: UserId,
         patch: &UserPatch,
         sessions: SessionEnd,
+        now: OffsetDateTime,
     ) -> Result<User, UserWriteError>;
 
     /// Replaces the password hash only if it still equals `old` (transparent re-hash on

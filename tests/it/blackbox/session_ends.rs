@@ -132,7 +132,12 @@ async fn an_inactive_account_cannot_refresh_even_with_a_live_session(backend: Ba
         ..gatehouse_domain::UserPatch::default()
     };
     users
-        .update(id, &deactivate, gatehouse_domain::SessionEnd::Keep)
+        .update(
+            id,
+            &deactivate,
+            gatehouse_domain::SessionEnd::Keep,
+            time::OffsetDateTime::now_utc(),
+        )
         .await
         .expect("direct deactivation");
 

@@ -59,6 +59,7 @@ macro_rules! contract_suite {
                 the_superuser_guard_ignores_updates_that_demote_no_active_superuser,
                 update_ending_all_sessions_revokes_every_session_of_that_user_only,
                 update_ending_all_but_one_session_keeps_that_session,
+                update_stamps_the_sessions_it_ends_with_the_time_it_is_given,
                 update_keeping_sessions_leaves_them_alive,
                 update_that_changes_the_password_hash_voids_reset_tokens,
                 update_that_keeps_the_password_hash_keeps_reset_tokens,

@@ -17,7 +17,7 @@ async fn issued(s: &Stores, user: User) -> (User, TokenHash) {
     let user = store(s, user).await;
     let reset = token();
     s.reset_tokens
-        .issue(user.id, &reset, EXPIRES)
+        .issue(user.id, &reset, T0, EXPIRES)
         .await
         .unwrap();
     (user, reset)
@@ -70,7 +70,7 @@ pub async fn a_newer_token_voids_the_older_one_of_the_same_user_only(s: Stores) 
     let newer = token();
 
     s.reset_tokens
-        .issue(alice.id, &newer, EXPIRES)
+        .issue(alice.id, &newer, T0, EXPIRES)
         .await
         .unwrap();
 
@@ -85,7 +85,7 @@ pub async fn issuing_for_a_missing_user_is_owner_gone(s: Stores) {
 
     let refused = s
         .reset_tokens
-        .issue(UserId::random(), &reset, EXPIRES)
+        .issue(UserId::random(), &reset, T0, EXPIRES)
         .await;
 
     assert!(

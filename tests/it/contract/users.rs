@@ -147,7 +147,7 @@ pub async fn update_writes_every_field_of_the_patch(s: Stores) {
     };
     let written = s
         .users
-        .update(original.id, &patch, SessionEnd::Keep)
+        .update(original.id, &patch, SessionEnd::Keep, T0)
         .await
         .unwrap();
 
@@ -170,17 +170,17 @@ pub async fn update_leaves_every_column_outside_the_patch_as_it_is_now(s: Stores
     store(&s, superuser("other@example.com")).await;
     let changed = s
         .users
-        .update(original.id, &set_password("changed"), SessionEnd::Keep)
+        .update(original.id, &set_password("changed"), SessionEnd::Keep, T0)
         .await
         .unwrap();
     s.users
-        .update(original.id, &demote(), SessionEnd::Keep)
+        .update(original.id, &demote(), SessionEnd::Keep, T0)
         .await
         .unwrap();
 
     let written = s
         .users
-        .update(original.id, &clear_name(), SessionEnd::Keep)
+        .update(original.id, &clear_name(), SessionEnd::Keep, T0)
         .await
         .unwrap();
 
@@ -208,7 +208,7 @@ pub async fn a_compare_and_set_password_change_needs_the_hash_it_verified(s: Sto
 
     let lost = s
         .users
-        .update(alice.id, &verified("stale", "lost"), SessionEnd::Keep)
+        .update(alice.id, &verified("stale", "lost"), SessionEnd::Keep, T0)
         .await;
     assert!(
         matches!(lost, Err(UserWriteError::PasswordChanged)),
@@ -217,7 +217,7 @@ pub async fn a_compare_and_set_password_change_needs_the_hash_it_verified(s: Sto
     assert_eq!(s.users.get(alice.id).await.unwrap(), Some(alice.clone()));
     let won = s
         .users
-        .update(alice.id, &verified("original", "won"), SessionEnd::Keep)
+        .update(alice.id, &verified("original", "won"), SessionEnd::Keep, T0)
         .await
         .unwrap();
     assert_eq!(won.hashed_password, hash("won"));
@@ -228,7 +228,7 @@ pub async fn update_of_an_unknown_user_is_not_found(s: Stores) {
 
     let refused = s
         .users
-        .update(ghost.id, &set_password("x"), SessionEnd::Keep)
+        .update(ghost.id, &set_password("x"), SessionEnd::Keep, T0)
         .await;
 
     assert!(
@@ -247,7 +247,7 @@ pub async fn update_refuses_an_email_held_by_another_user(s: Stores) {
         full_name: Some(None),
         ..UserPatch::default()
     };
-    let refused = s.users.update(bob.id, &taking, SessionEnd::Keep).await;
+    let refused = s.users.update(bob.id, &taking, SessionEnd::Keep, T0).await;
 
     assert!(
         matches!(refused, Err(UserWriteError::EmailTaken)),
@@ -265,7 +265,7 @@ pub async fn update_may_change_the_case_of_the_users_own_email(s: Stores) {
     };
     let written = s
         .users
-        .update(alice.id, &recased, SessionEnd::Keep)
+        .update(alice.id, &recased, SessionEnd::Keep, T0)
         .await
         .unwrap();
 
@@ -287,7 +287,7 @@ pub async fn update_refuses_to_demote_the_last_active_superuser(s: Stores) {
 
     for demoted in [demote(), deactivate()] {
         let ending = SessionEnd::All(EndReason::UserDisabled);
-        let refused = s.users.update(admin.id, &demoted, ending).await;
+        let refused = s.users.update(admin.id, &demoted, ending, T0).await;
 
         assert!(
             matches!(refused, Err(UserWriteError::LastActiveSuperuser)),
@@ -305,12 +305,12 @@ pub async fn update_may_demote_a_superuser_while_another_active_one_remains(s: S
 
     let demoted = s
         .users
-        .update(first.id, &demote(), SessionEnd::Keep)
+        .update(first.id, &demote(), SessionEnd::Keep, T0)
         .await
         .unwrap();
     let refused = s
         .users
-        .update(second.id, &deactivate(), SessionEnd::Keep)
+        .update(second.id, &deactivate(), SessionEnd::Keep, T0)
         .await;
 
     assert_eq!(
@@ -341,12 +341,12 @@ pub async fn the_superuser_guard_ignores_updates_that_demote_no_active_superuser
 
     let renamed = s
         .users
-        .update(plain.id, &clear_name(), SessionEnd::Keep)
+        .update(plain.id, &clear_name(), SessionEnd::Keep, T0)
         .await
         .unwrap();
     let dormant_demoted = s
         .users
-        .update(dormant.id, &demote(), SessionEnd::Keep)
+        .update(dormant.id, &demote(), SessionEnd::Keep, T0)
         .await
         .unwrap();
 
@@ -378,7 +378,7 @@ async fn sessions_after_update(
     let alices: Vec<_> = opened.iter().take(2).map(|(_, id)| *id).collect();
 
     s.users
-        .update(alice.id, &UserPatch::default(), ending(&alices))
+        .update(alice.id, &UserPatch::default(), ending(&alices), T0)
         .await
         .unwrap();
 
@@ -407,6 +407,21 @@ pub async fn update_ending_all_but_one_session_keeps_that_session(s: Stores) {
     assert_eq!(states, [(true, None), ended, (true, None), (true, None)]);
 }
 
+pub async fn update_stamps_the_sessions_it_ends_with_the_time_it_is_given(s: Stores) {
+    let alice = store(&s, user("alice@example.com")).await;
+    let (session, _) = login(&s, alice.id, T0).await;
+    let later = T0 + time::Duration::hours(5);
+
+    let ending = SessionEnd::All(EndReason::UserDisabled);
+    s.users
+        .update(alice.id, &UserPatch::default(), ending, later)
+        .await
+        .unwrap();
+
+    let ended = stored_session(&s, alice.id, session.id).await;
+    assert_eq!(ended.revoked_at, Some(later));
+}
+
 pub async fn update_keeping_sessions_leaves_them_alive(s: Stores) {
     let states = sessions_after_update(&s, |_| SessionEnd::Keep).await;
 
@@ -420,12 +435,12 @@ async fn reset_token_after_update(s: &Stores, patch: UserPatch) -> (Redemption, 
     let reset = token();
     let expires = T0 + Duration::hours(1);
     s.reset_tokens
-        .issue(alice.id, &reset, expires)
+        .issue(alice.id, &reset, T0, expires)
         .await
         .unwrap();
 
     s.users
-        .update(alice.id, &patch, SessionEnd::Keep)
+        .update(alice.id, &patch, SessionEnd::Keep, T0)
         .await
         .unwrap();
 
@@ -489,7 +504,7 @@ async fn account(s: &Stores, email: &str) -> Account {
     let reset = token();
     let expires = T0 + Duration::hours(1);
     s.reset_tokens
-        .issue(user.id, &reset, expires)
+        .issue(user.id, &reset, T0, expires)
         .await
         .unwrap();
     Account {

@@ -85,7 +85,8 @@ async fn two_concurrent_demotions_cannot_both_leave_no_superuser() {
                 is_superuser: Some(false),
                 ..UserPatch::default()
             };
-            demotions.spawn(async move { users.update(admin.id, &demote, SessionEnd::Keep).await });
+            demotions
+                .spawn(async move { users.update(admin.id, &demote, SessionEnd::Keep, T0).await });
         }
         let results = demotions.join_all().await;
         let won = results.iter().filter(|r| r.is_ok()).count();

@@ -109,7 +109,7 @@ async fn issue_reset(store: &SqlStore, user: UserId) -> TokenHash {
     let reset = token();
     store
         .reset_tokens()
-        .issue(user, &reset, T0 + Duration::hours(1))
+        .issue(user, &reset, T0, T0 + Duration::hours(1))
         .await
         .expect("reset token");
     reset

@@ -140,14 +140,21 @@ async fn user_updates_are_guarded_and_carry_their_side_effects() {
         users.insert(&bob).await.expect("bob");
 
         let ghost = users
-            .update(UserId::random(), &UserPatch::default(), SessionEnd::Keep)
+            .update(
+                UserId::random(),
+                &UserPatch::default(),
+                SessionEnd::Keep,
+                T0,
+            )
             .await;
         assert!(matches!(ghost, Err(UserWriteError::NotFound)), "{ghost:?}");
         let stealing = UserPatch {
             email: Some(Email::parse("BOB@example.com").expect("email")),
             ..UserPatch::default()
         };
-        let taken = users.update(alice.id, &stealing, SessionEnd::Keep).await;
+        let taken = users
+            .update(alice.id, &stealing, SessionEnd::Keep, T0)
+            .await;
         assert!(
             matches!(taken, Err(UserWriteError::EmailTaken)),
             "{taken:?}"
@@ -180,6 +187,7 @@ async fn user_updates_are_guarded_and_carry_their_side_effects() {
                 alice.id,
                 &change,
                 SessionEnd::AllExcept(current.id, EndReason::PasswordChange),
+                T0,
             )
             .await
             .expect("password change");
@@ -328,12 +336,12 @@ async fn reset_tokens_are_single_use_superseded_and_expiring() {
         let expires = T0 + Duration::hours(1);
         let older = token();
         resets
-            .issue(owner.id, &older, expires)
+            .issue(owner.id, &older, T0, expires)
             .await
             .expect("issue");
         let newer = token();
         resets
-            .issue(owner.id, &newer, expires)
+            .issue(owner.id, &newer, T0, expires)
             .await
             .expect("issue");
 
