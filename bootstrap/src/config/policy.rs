@@ -253,14 +253,6 @@ mod tests {
     }
 
     #[test]
-    fn grace_window_is_bounded() {
-        for grace in ["31", "-1", "x"] {
-            let (_, result) = check(true, &[("REFRESH_GRACE_SECONDS", grace)], policy);
-            assert!(result.unwrap_err().names("REFRESH_GRACE_SECONDS"));
-        }
-    }
-
-    #[test]
     fn weak_argon2_is_refused_outside_development_and_impossible_argon2_always() {
         let weak = [("ARGON2_MEMORY_KIB", "4096"), ("ARGON2_ITERATIONS", "1")];
         assert_eq!(check(true, &weak, hashing).1.unwrap_err().0.len(), 2);

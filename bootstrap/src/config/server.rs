@@ -315,19 +315,4 @@ mod tests {
                 .is_err()
         );
     }
-
-    #[test]
-    fn frontend_host_loses_its_trailing_slash() {
-        let (host, result) = check(
-            true,
-            &[("FRONTEND_HOST", "https://app.example.com/")],
-            frontend_host,
-        );
-        assert_eq!(
-            (host.as_str(), result.is_ok()),
-            ("https://app.example.com", true)
-        );
-        let (_, result) = check(true, &[("FRONTEND_HOST", "app.example.com")], frontend_host);
-        assert!(result.unwrap_err().names("FRONTEND_HOST"));
-    }
 }
