@@ -105,7 +105,7 @@ pub(super) fn settings(
         Kind::PasetoV4Local => {
             let secret_key = secret_key?;
             let current = match signing {
-                Some(material) => parsed(v, &material, None, LocalKey::parse),
+                Some(material) => material.parse(v, LocalKey::parse),
                 None => {
                     let derived =
                         derive_key(secret_key.expose().as_bytes(), KeyPurpose::PasetoLocal);
@@ -146,43 +146,34 @@ fn ed25519(
         );
         return None;
     };
-    let signing = parsed(v, &signing, None, Ed25519SigningKey::parse);
+    let signing = signing.parse(v, Ed25519SigningKey::parse);
     let previous = previous_keys(v, previous, Ed25519PublicKey::parse);
     Some((signing?, previous?))
 }
 
-/// Parses one key (`position` in a rotation list); the adapter's messages name the expected
-/// form, never the key.
-fn parsed<K>(
-    v: &mut Vars<'_>,
-    material: &Material,
-    position: Option<usize>,
-    parse: impl Fn(&str) -> Result<K, KeyError>,
-) -> Option<K> {
-    let which = position.map_or(String::new(), |n| format!("key {n}: "));
-    parse(material.value.expose())
-        .map_err(|e| v.error(material.variable, format!("{which}{e}")))
-        .ok()
+impl Material {
+    /// Parses the key; the adapter's messages name the expected form, never the key.
+    fn parse<K>(&self, v: &mut Vars<'_>, parse: fn(&str) -> Result<K, KeyError>) -> Option<K> {
+        let key = parse(self.value.expose());
+        key.map_err(|e| v.error(self.variable, e.to_string())).ok()
+    }
 }
 
-/// Every key of a rotation list; `None` if any is unusable.
+/// Every key of a rotation list, each error naming the key's position; `None` if any is
+/// unusable.
 fn previous_keys<K>(
     v: &mut Vars<'_>,
     previous: &Option<Material>,
-    parse: impl Fn(&str) -> Result<K, KeyError>,
+    parse: fn(&str) -> Result<K, KeyError>,
 ) -> Option<Vec<K>> {
     let Some(material) = previous else {
         return Some(Vec::new());
     };
-    let keys: Vec<Option<K>> = split_keys(material.value.expose())
-        .into_iter()
-        .enumerate()
+    let keys = split_keys(material.value.expose()).into_iter().enumerate();
+    let keys: Vec<Option<K>> = keys
         .map(|(n, key)| {
-            let one = Material {
-                variable: material.variable,
-                value: Secret::new(key),
-            };
-            parsed(v, &one, Some(n + 1), &parse)
+            let error = |e| v.error(material.variable, format!("key {}: {e}", n + 1));
+            parse(key).map_err(error).ok()
         })
         .collect();
     keys.into_iter().collect()
