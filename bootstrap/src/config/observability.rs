@@ -1,7 +1,7 @@
 //! What the process reports: its logs (`LOG_FORMAT`, `RUST_LOG`), and `METRICS_ADDR` and
 //! `SENTRY_DSN` (issue 15): where Prometheus scrapes, if anywhere, and whether 5xx answers and
-//! panics go to Sentry. Metrics are off unless an address is given, and that
-//! address may never be the public listener's, so `/metrics` cannot be exposed by accident.
+//! panics go to Sentry. Metrics are off unless an address is given, and that address may never
+//! be the public listener's, so `/metrics` cannot be exposed by accident.
 //! Sentry follows the template: on when a DSN is set outside development. A malformed value is
 //! an error in every environment (SECURITY.md pitfall E2); the DSN's key is never printed.
 

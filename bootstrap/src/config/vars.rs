@@ -1,9 +1,10 @@
 //! The recognised variables and the one reader of their values: numbers within bounds, durations,
-//! lax booleans, fixed choices, lists and origins. Nothing is typed by envy, which stops at the
-//! first bad value (SECURITY.md pitfall E1): each reader records a problem and returns the default,
-//! so validation goes on and every problem is reported together (CFG-01); a malformed optional
-//! never silently defaults (pitfall E2) because the recorded error stops start-up. Messages name a
-//! variable and the expected form, never a value (CFG-02).
+//! lax booleans, fixed choices, lists and origins. Values are typed here, not by a deserializer
+//! such as envy, which stops at the first bad value (SECURITY.md pitfall E1): each reader records
+//! a problem and returns the default, so validation goes on and every problem is reported
+//! together (CFG-01); a malformed optional never silently defaults (pitfall E2) because the
+//! recorded error stops start-up. Messages name a variable and the expected form, never a value
+//! (CFG-02).
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Display};
