@@ -435,12 +435,11 @@ pub(super) fn describe(database: &DatabaseSettings) -> [(&'static str, String); 
 mod tests {
     use std::time::Duration;
 
-    use super::super::vars::{ConfigErrors, Warning, testing::check};
+    use super::super::vars::ConfigErrors;
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
-    type Checked = (Option<DatabaseSettings>, Result<Vec<Warning>, ConfigErrors>);
-
-    fn url(strict: bool, url: &str) -> Checked {
+    fn url(strict: bool, url: &str) -> Checked<Option<DatabaseSettings>> {
         check(strict, &[("DATABASE_URL", url)], settings)
     }
 

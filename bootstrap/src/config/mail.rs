@@ -120,15 +120,10 @@ pub(super) fn describe(mail: Option<&MailSettings>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vars::testing::check;
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
-    fn validate(
-        pairs: &[(&str, &str)],
-    ) -> (
-        Option<MailSettings>,
-        Result<Vec<super::super::Warning>, super::super::ConfigErrors>,
-    ) {
+    fn validate(pairs: &[(&str, &str)]) -> Checked<Option<MailSettings>> {
         check(true, pairs, |v| settings(v, "Gatehouse"))
     }
 

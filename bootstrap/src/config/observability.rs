@@ -171,22 +171,15 @@ pub(super) fn describe(observability: &ObservabilitySettings) -> [(&'static str,
 
 #[cfg(test)]
 mod tests {
-    use super::super::vars::{ConfigErrors, Warning, testing::check};
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
     const PUBLIC: &str = "127.0.0.1:8000";
     const DSN: &str = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/42";
 
-    fn read(
-        metrics: Option<&str>,
-        dsn: Option<&str>,
-        development: bool,
-    ) -> (ObservabilitySettings, Result<Vec<Warning>, ConfigErrors>) {
+    /// Reads both variables (an empty value is unset) with `HOST:PORT` at `PUBLIC`.
+    fn read(metrics: &str, dsn: &str, development: bool) -> Checked<ObservabilitySettings> {
         let pairs = [("METRICS_ADDR", metrics), ("SENTRY_DSN", dsn)];
-        let pairs: Vec<_> = pairs
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect();
         check(true, &pairs, |v| {
             settings(v, PUBLIC.parse().unwrap(), development)
         })
@@ -194,46 +187,36 @@ mod tests {
 
     #[test]
     fn both_are_off_unless_set() {
-        let (settings, result) = read(None, None, false);
+        let (settings, result) = read("", "", false);
         assert!(settings.metrics_addr.is_none() && settings.sentry.dsn().is_none());
         assert!(result.unwrap().is_empty());
     }
 
     #[test]
     fn metrics_need_a_socket_address_other_than_the_api_one() {
-        let (settings, result) = read(Some("0.0.0.0:9100"), None, false);
+        let (settings, result) = read("0.0.0.0:9100", "", false);
         assert_eq!(settings.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
         assert!(result.unwrap().is_empty());
         // Port 0 picks a free port (the bench's BENCH_SET="METRICS_ADDR=127.0.0.1:0").
-        assert!(
-            read(Some("127.0.0.1:0"), None, false)
-                .0
-                .metrics_addr
-                .is_some()
-        );
+        assert!(read("127.0.0.1:0", "", false).0.metrics_addr.is_some());
         for refused in ["localhost:9100", "9100", PUBLIC, "0.0.0.0:8000"] {
-            let (settings, result) = read(Some(refused), None, false);
+            let (settings, result) = read(refused, "", false);
             assert!(settings.metrics_addr.is_none(), "{refused}");
             assert!(result.unwrap_err().names("METRICS_ADDR"), "{refused}");
         }
         // Another interface on the same port is a different listener.
-        assert!(
-            read(Some("10.0.0.5:8000"), None, false)
-                .0
-                .metrics_addr
-                .is_some()
-        );
+        assert!(read("10.0.0.5:8000", "", false).0.metrics_addr.is_some());
     }
 
     #[test]
     fn sentry_is_on_outside_development_only_and_its_key_never_shows() {
-        let (settings, result) = read(None, Some(DSN), false);
+        let (settings, result) = read("", DSN, false);
         let dsn = settings.sentry.dsn().expect("on in production");
         assert_eq!(dsn.to_string(), "https://***@o1.ingest.sentry.io:443/42");
         assert!(!format!("{dsn:?}").contains("0123456789abcdef"));
         assert!(result.unwrap().is_empty());
 
-        let (settings, result) = read(None, Some(DSN), true);
+        let (settings, result) = read("", DSN, true);
         assert!(matches!(
             settings.sentry,
             SentryReporting::IgnoredInDevelopment
@@ -249,7 +232,7 @@ mod tests {
                 "https://o1.ingest.sentry.io/42",
                 "https://secret-key@host/",
             ] {
-                let (settings, result) = read(None, Some(bad), development);
+                let (settings, result) = read("", bad, development);
                 assert!(settings.sentry.dsn().is_none());
                 let errors = result.unwrap_err();
                 assert!(errors.names("SENTRY_DSN"), "{bad}");

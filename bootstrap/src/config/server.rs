@@ -212,13 +212,10 @@ pub(super) fn describe(server: &ServerSettings) -> [(&'static str, String); 5] {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vars::{ConfigErrors, Warning, testing::check};
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
-    fn validate(
-        strict: bool,
-        pairs: &[(&str, &str)],
-    ) -> (ServerSettings, Result<Vec<Warning>, ConfigErrors>) {
+    fn validate(strict: bool, pairs: &[(&str, &str)]) -> Checked<ServerSettings> {
         check(strict, pairs, |v| settings(v, "http://localhost:5173"))
     }
 

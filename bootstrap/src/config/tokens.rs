@@ -289,7 +289,8 @@ pub(super) fn describe(tokens: &AccessTokenSettings) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::vars::{ConfigErrors, Warning, testing::check};
+    use super::super::vars::ConfigErrors;
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
     const SECRET: &str = "kX9-2mQ_vR7tL4wZ8nB1cY6hJ3pF0sD5gA";
@@ -297,10 +298,7 @@ mod tests {
     fn validate(
         pairs: &[(&str, &str)],
         environment: Environment,
-    ) -> (
-        Option<AccessTokenSettings>,
-        Result<Vec<Warning>, ConfigErrors>,
-    ) {
+    ) -> Checked<Option<AccessTokenSettings>> {
         let secret = Secret::new(SECRET);
         check(true, pairs, |v| settings(v, environment, Some(&secret)))
     }
@@ -309,19 +307,13 @@ mod tests {
         validate(pairs, Environment::Production).1.unwrap_err()
     }
 
-    fn with<'a>(
-        format: &'a str,
-        key: Option<&'a str>,
-        previous: Option<&'a str>,
-    ) -> Vec<(&'a str, &'a str)> {
-        let keys = [
+    /// The format with a signing key and rotated-out keys (an empty value is unset).
+    fn with<'a>(format: &'a str, key: &'a str, previous: &'a str) -> [(&'a str, &'a str); 3] {
+        [
+            ("TOKEN_FORMAT", format),
             ("TOKEN_SIGNING_KEY", key),
             ("TOKEN_VERIFICATION_KEYS", previous),
-        ];
-        let keys = keys
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, value?)));
-        [("TOKEN_FORMAT", format)].into_iter().chain(keys).collect()
+        ]
     }
 
     #[test]
@@ -358,19 +350,12 @@ mod tests {
         let local = LocalKey::generate().unwrap().to_paserk();
         let rotation = format!("{}\n{}", old.to_pem(), old.to_paserk());
         for (format, key, previous) in [
-            ("jwt-eddsa", Some(ed.to_pem()), Some(rotation.as_str())),
-            (
-                "paseto-v4-public",
-                Some(ed.to_paserk()),
-                Some(rotation.as_str()),
-            ),
-            ("paseto-v4-local", Some(local.clone()), None),
-            ("paseto-v4-local", None, Some(local.as_str())),
+            ("jwt-eddsa", ed.to_pem(), rotation.as_str()),
+            ("paseto-v4-public", ed.to_paserk(), &rotation),
+            ("paseto-v4-local", local.clone(), ""),
+            ("paseto-v4-local", String::new(), &local),
         ] {
-            let (tokens, result) = validate(
-                &with(format, key.as_deref(), previous),
-                Environment::Production,
-            );
+            let (tokens, result) = validate(&with(format, &key, previous), Environment::Production);
             assert!(result.is_ok(), "{format}");
             assert_eq!(format_name(&tokens.unwrap().format), format);
         }
@@ -390,24 +375,20 @@ mod tests {
                 "-----BEGIN PRIVATE KEY-----\nbm9wZQ==\n-----END PRIVATE KEY-----",
             ),
         ] {
-            let errors = refused(&with(format, Some(key), None));
+            let errors = refused(&with(format, key, ""));
             assert!(errors.names("TOKEN_SIGNING_KEY"), "{format} {key}");
             assert!(!errors.to_string().contains(key));
         }
-        assert!(refused(&with("jwt-eddsa", None, None)).names("TOKEN_SIGNING_KEY"));
+        assert!(refused(&with("jwt-eddsa", "", "")).names("TOKEN_SIGNING_KEY"));
         let pem = Ed25519SigningKey::generate().unwrap().to_pem();
-        let errors = refused(&with(
-            "jwt-eddsa",
-            Some(&pem),
-            Some("k4.public.AAAA, k4.local.x"),
-        ));
+        let errors = refused(&with("jwt-eddsa", &pem, "k4.public.AAAA, k4.local.x"));
         assert_eq!(errors.0.len(), 2, "{errors}");
         assert!(errors.0[1].message.starts_with("key 2: "));
     }
 
     #[test]
     fn jwt_hs256_refuses_unused_keys() {
-        let errors = refused(&with("jwt-hs256", Some("k4.local.x"), Some("k4.public.y")));
+        let errors = refused(&with("jwt-hs256", "k4.local.x", "k4.public.y"));
         assert!(errors.names("TOKEN_SIGNING_KEY") && errors.names("TOKEN_VERIFICATION_KEYS"));
     }
 

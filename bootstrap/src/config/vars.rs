@@ -314,12 +314,15 @@ pub(super) mod testing {
         vars
     }
 
-    /// Validates `pairs` with one section, returning what it built and what was found.
+    /// What a section built, and the warnings or the errors.
+    pub(in crate::config) type Checked<T> = (T, Result<Vec<Warning>, ConfigErrors>);
+
+    /// Validates `pairs` (an empty value is unset) with one section.
     pub(in crate::config) fn check<T>(
         strict: bool,
         pairs: &[(&str, &str)],
         section: impl FnOnce(&mut Vars<'static>) -> T,
-    ) -> (T, Result<Vec<Warning>, ConfigErrors>) {
+    ) -> Checked<T> {
         let mut vars = vars(strict, pairs);
         let built = section(&mut vars);
         (built, vars.finish())
