@@ -5,16 +5,13 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use gatehouse_domain::Secret;
 use gatehouse_sql::{DatabaseTarget, DbOptions, Engine};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use super::parse::{Bounds, seconds};
-use super::raw::RawSettings;
-use super::report::Report;
 use super::secrets::placeholder;
+use super::vars::{Vars, seconds};
 
 /// The embedded database used in development when no URL is configured (issue 2 item 4).
 pub const DEVELOPMENT_DATABASE_URL: &str = "sqlite://./gatehouse.db?mode=rwc";
@@ -59,12 +56,8 @@ pub struct DatabaseSettings {
     /// `DATABASE_MIGRATION_URL`: a direct endpoint (and typically a DDL-capable role) for
     /// migrations; `None` means migrations use `url`.
     pub migration_url: Option<DatabaseUrl>,
-    pub max_connections: u32,
-    pub min_connections: u32,
-    /// How long a request waits for a pooled connection before answering 503 (DB-02: 3 s).
-    pub acquire_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub max_lifetime: Duration,
+    /// The pool's limits and timeouts on `url` (DB-02: 3 s to acquire a connection, then 503).
+    pub pool: DbOptions,
 }
 
 impl DatabaseSettings {
@@ -75,134 +68,116 @@ impl DatabaseSettings {
 
     /// The SQL adapter's options for the runtime pool (`SqlStore::connect`).
     pub fn runtime_options(&self) -> DbOptions {
-        self.options(&self.url)
+        self.pool.clone()
     }
 
     /// The SQL adapter's options for migrations (`Migrations::connect`): the same pool limits
     /// on [`DatabaseSettings::migration_url`].
     pub fn migration_options(&self) -> DbOptions {
-        self.options(self.migration_url())
-    }
-
-    fn options(&self, url: &DatabaseUrl) -> DbOptions {
+        let url = self.migration_url().expose().to_owned();
         DbOptions {
-            url: url.expose().to_owned(),
-            max_connections: self.max_connections,
-            min_connections: self.min_connections,
-            acquire_timeout: self.acquire_timeout,
-            idle_timeout: self.idle_timeout,
-            max_lifetime: self.max_lifetime,
+            url,
+            ..self.pool.clone()
         }
     }
 }
 
-/// Reads the URLs and the pool. `None` only with an error recorded.
-pub(super) fn settings(report: &mut Report, raw: &RawSettings) -> Option<DatabaseSettings> {
-    if let Some(password) = raw.postgres_password.as_deref() {
-        placeholder(report, "POSTGRES_PASSWORD", password);
+/// Reads the URLs and the pool, whose defaults are the SQL adapter's. `None` only with an error
+/// recorded.
+pub(super) fn settings(v: &mut Vars<'_>) -> Option<DatabaseSettings> {
+    if let Some(password) = v.get("POSTGRES_PASSWORD") {
+        placeholder(v, "POSTGRES_PASSWORD", password);
     }
-    let url = runtime_url(report, raw);
-    let migration_url = raw
-        .database_migration_url
-        .as_deref()
-        .and_then(|raw_url| checked_url(report, "DATABASE_MIGRATION_URL", raw_url));
+    let url = runtime_url(v);
+    let migration_url = v
+        .get("DATABASE_MIGRATION_URL")
+        .and_then(|raw| checked_url(v, "DATABASE_MIGRATION_URL", raw));
     if let (Some(url), Some(direct)) = (&url, &migration_url)
         && url.is_sqlite() != direct.is_sqlite()
     {
-        report.error(
+        v.error(
             "DATABASE_MIGRATION_URL",
             "must use the same engine as DATABASE_URL (both PostgreSQL or both SQLite)",
         );
     }
-    let max_connections = report.number(
-        "DATABASE_MAX_CONNECTIONS",
-        raw.database_max_connections.as_deref(),
-        10,
-        // The pool allocates its bookkeeping for the maximum up front.
-        Bounds::between(1, 1_000, "connections"),
-    );
-    let min_connections = report.number(
-        "DATABASE_MIN_CONNECTIONS",
-        raw.database_min_connections.as_deref(),
-        0,
-        Bounds::at_least(0, "connections"),
-    );
-    if min_connections > max_connections {
-        report.error(
+    let mut pool = DbOptions::new(url.as_ref().map_or("", DatabaseUrl::expose));
+    // The pool allocates its bookkeeping for the maximum up front.
+    let (max, min) = (pool.max_connections, pool.min_connections);
+    pool.max_connections = v.number("DATABASE_MAX_CONNECTIONS", max, 1..=1_000, "connections");
+    pool.min_connections = v.number("DATABASE_MIN_CONNECTIONS", min, 0.., "connections");
+    if pool.min_connections > pool.max_connections {
+        v.error(
             "DATABASE_MIN_CONNECTIONS",
             "must not exceed DATABASE_MAX_CONNECTIONS",
         );
     }
-    let acquire_timeout = report.seconds(
-        "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
-        raw.database_acquire_timeout_seconds.as_deref(),
-        3,
-        1..=300,
-    );
-    let idle_timeout = report.seconds(
-        "DATABASE_IDLE_TIMEOUT_SECONDS",
-        raw.database_idle_timeout_seconds.as_deref(),
-        300,
-        1..=86_400,
-    );
-    let max_lifetime = report.seconds(
-        "DATABASE_MAX_LIFETIME_SECONDS",
-        raw.database_max_lifetime_seconds.as_deref(),
-        1800,
-        1..=86_400,
-    );
+    for (variable, duration, max) in [
+        (
+            "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+            &mut pool.acquire_timeout,
+            300,
+        ),
+        (
+            "DATABASE_IDLE_TIMEOUT_SECONDS",
+            &mut pool.idle_timeout,
+            86_400,
+        ),
+        (
+            "DATABASE_MAX_LIFETIME_SECONDS",
+            &mut pool.max_lifetime,
+            86_400,
+        ),
+    ] {
+        *duration = v.seconds(variable, duration.as_secs(), 1..=max);
+    }
     Some(DatabaseSettings {
         url: url?,
         migration_url,
-        max_connections,
-        min_connections,
-        acquire_timeout,
-        idle_timeout,
-        max_lifetime,
+        pool,
     })
 }
 
 /// `DATABASE_URL`, else the URL composed from `POSTGRES_*`, else (development only) SQLite.
-fn runtime_url(report: &mut Report, raw: &RawSettings) -> Option<DatabaseUrl> {
-    if let Some(url) = raw.database_url.as_deref() {
-        if raw.postgres_server.is_some() {
-            report.warn(
+fn runtime_url(v: &mut Vars<'_>) -> Option<DatabaseUrl> {
+    if let Some(url) = v.get("DATABASE_URL") {
+        if v.get("POSTGRES_SERVER").is_some() {
+            v.warn(
                 "POSTGRES_SERVER",
                 "is ignored because DATABASE_URL is set (POSTGRES_* only compose a URL when DATABASE_URL is absent)",
             );
         }
-        if raw.postgres_sslmode.is_some() {
-            report.warn(
+        if v.get("POSTGRES_SSLMODE").is_some() {
+            v.warn(
                 "POSTGRES_SSLMODE",
                 "is ignored because DATABASE_URL is set (put ?sslmode=… in DATABASE_URL instead)",
             );
         }
-        return checked_url(report, "DATABASE_URL", url);
+        return checked_url(v, "DATABASE_URL", url);
     }
-    if let Some(server) = raw.postgres_server.as_deref() {
-        let composed = compose(report, raw, server)?;
-        return checked_url(report, "POSTGRES_SERVER", &composed);
+    if let Some(server) = v.get("POSTGRES_SERVER") {
+        let composed = compose(v, server)?;
+        return checked_url(v, "POSTGRES_SERVER", &composed);
     }
-    if raw.postgres_sslmode.is_some() {
-        report.warn(
+    if v.get("POSTGRES_SSLMODE").is_some() {
+        v.warn(
             "POSTGRES_SSLMODE",
             "is ignored because POSTGRES_SERVER is unset (it only completes a URL composed from POSTGRES_*)",
         );
     }
-    if report.strict() {
-        report.error(
+    if v.strict() {
+        v.error(
             "DATABASE_URL",
             "is required outside development/local: expected postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=verify-full (or POSTGRES_SERVER, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, POSTGRES_SSLMODE)",
         );
         return None;
     }
-    report.warn(
+    v.warn(
         "DATABASE_URL",
         format!(
             "is unset: DEVELOPMENT SETUP ONLY, using the embedded SQLite database {DEVELOPMENT_DATABASE_URL} (created on first start); never run a deployment like this"
         ),
     );
-    checked_url(report, "DATABASE_URL", DEVELOPMENT_DATABASE_URL)
+    checked_url(v, "DATABASE_URL", DEVELOPMENT_DATABASE_URL)
 }
 
 /// Characters left as they are in user, password and database name; everything else is
@@ -214,110 +189,96 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The `sslmode` values PostgreSQL clients (and sqlx) understand.
-const SSL_MODES: [&str; 6] = [
-    "disable",
-    "allow",
-    "prefer",
-    "require",
-    "verify-ca",
-    "verify-full",
-];
+const SSL_MODES: &str = "disable allow prefer require verify-ca verify-full";
 
 /// The template's `postgresql://USER:PASSWORD@SERVER:PORT/DB`, percent-encoded, with
 /// `?sslmode=POSTGRES_SSLMODE` when that is set (the template has no such variable; without it
 /// a remote server is refused outside development, as a URL without `sslmode` is).
-fn compose(report: &mut Report, raw: &RawSettings, server: &str) -> Option<String> {
-    let sslmode = match raw.postgres_sslmode.as_deref().map(str::trim) {
-        None => None,
-        Some(mode) => {
-            let mode = mode.to_ascii_lowercase();
-            if !SSL_MODES.contains(&mode.as_str()) {
-                report.error(
-                    "POSTGRES_SSLMODE",
-                    "expected one of disable, allow, prefer, require, verify-ca, verify-full",
-                );
-                return None;
-            }
-            Some(mode)
-        }
-    };
-    let port = report.number(
-        "POSTGRES_PORT",
-        raw.postgres_port.as_deref(),
-        5432u16,
-        Bounds::at_least(1, "a port number"),
-    );
-    let Some(user) = raw.postgres_user.as_deref() else {
-        report.error(
+fn compose(v: &mut Vars<'_>, server: &str) -> Option<String> {
+    let sslmode = v
+        .get("POSTGRES_SSLMODE")
+        .map(|mode| mode.trim().to_ascii_lowercase());
+    if let Some(mode) = &sslmode
+        && !SSL_MODES.split(' ').any(|known| known == mode)
+    {
+        v.error(
+            "POSTGRES_SSLMODE",
+            "expected one of disable, allow, prefer, require, verify-ca, verify-full",
+        );
+        return None;
+    }
+    let port = v.number("POSTGRES_PORT", 5432u16, 1.., "a port number");
+    let Some(user) = v.get("POSTGRES_USER") else {
+        v.error(
             "POSTGRES_USER",
             "is required with POSTGRES_SERVER when DATABASE_URL is unset",
         );
         return None;
     };
-    let encode = |part: &str| utf8_percent_encode(part, COMPONENT).to_string();
+    let encode =
+        |part: Option<&str>| utf8_percent_encode(part.unwrap_or(""), COMPONENT).to_string();
     let server = if server.contains(':') && !server.starts_with('[') {
         format!("[{server}]")
     } else {
         server.to_owned()
     };
     let query = sslmode.map_or_else(String::new, |mode| format!("?sslmode={mode}"));
+    let (user, password) = (encode(Some(user)), encode(v.get("POSTGRES_PASSWORD")));
+    let db = encode(v.get("POSTGRES_DB"));
     Some(format!(
-        "postgresql://{}:{}@{server}:{port}/{}{query}",
-        encode(user),
-        encode(raw.postgres_password.as_deref().unwrap_or("")),
-        encode(raw.postgres_db.as_deref().unwrap_or("")),
+        "postgresql://{user}:{password}@{server}:{port}/{db}{query}"
     ))
 }
 
 /// Parses a URL (the SQL adapter's [`DatabaseTarget`] reads the scheme) and applies the
 /// engine and TLS rules. Messages never include the URL.
-fn checked_url(report: &mut Report, variable: &'static str, raw: &str) -> Option<DatabaseUrl> {
+fn checked_url(v: &mut Vars<'_>, variable: &'static str, raw: &str) -> Option<DatabaseUrl> {
     let expected = "expected postgres://USER:PASSWORD@HOST:PORT/DB (postgresql:// and a +driver suffix are accepted) or a sqlite: URL";
     let Ok(target) = DatabaseTarget::parse(raw.trim()) else {
-        report.error(variable, expected);
+        v.error(variable, expected);
         return None;
     };
+    let url = Secret::new(target.url());
     if let engine @ Engine::Sqlite { .. } = target.engine() {
-        if report.strict() {
-            report.error(
+        if v.strict() {
+            v.error(
                 variable,
                 "SQLite is for development and tests only; staging and production need PostgreSQL (postgres://…)",
             );
         }
+        let redacted = target.url().to_owned();
         return Some(DatabaseUrl {
-            url: Secret::new(target.url()),
-            redacted: target.url().to_owned(),
+            url,
+            redacted,
             engine,
         });
     }
-    let Some(parsed) = url::Url::parse(target.url())
+    let Some(mut parsed) = url::Url::parse(target.url())
         .ok()
-        .filter(|url| url.has_host())
+        .filter(url::Url::has_host)
     else {
-        report.error(variable, expected);
+        v.error(variable, expected);
         return None;
     };
     // A composed URL's password is POSTGRES_PASSWORD, already checked under that name.
-    if variable != "POSTGRES_SERVER"
-        && let Some(password) = parsed.password()
-    {
+    if let Some(password) = parsed.password().filter(|_| variable != "POSTGRES_SERVER") {
         let password = percent_decode_str(password).decode_utf8_lossy();
         let part = if variable == "DATABASE_URL" {
             "DATABASE_URL password"
         } else {
             "DATABASE_MIGRATION_URL password"
         };
-        placeholder(report, part, &password);
+        placeholder(v, part, &password);
     }
-    check_tls(report, variable, &parsed);
-    let mut redacted = parsed.clone();
+    check_tls(v, variable, &parsed);
     if parsed.password().is_some() {
         // Setting a password only fails on URLs without a host, which have none to hide.
-        let _ = redacted.set_password(Some("***"));
+        let _ = parsed.set_password(Some("***"));
     }
+    let redacted = parsed.to_string();
     Some(DatabaseUrl {
-        url: Secret::new(target.url()),
-        redacted: redacted.to_string(),
+        url,
+        redacted,
         engine: Engine::Postgres,
     })
 }
@@ -388,7 +349,7 @@ fn single_label(host: &str) -> bool {
 /// `sslmode=disable` to a private-network host is accepted everywhere with one loud warning
 /// naming the risk; to any other host it stays refused outside development (CFG-03, §4.3). As
 /// in sqlx, the last `sslmode` in the URL is the one that counts.
-fn check_tls(report: &mut Report, variable: &'static str, url: &url::Url) {
+fn check_tls(v: &mut Vars<'_>, variable: &'static str, url: &url::Url) {
     let reach = reach(url);
     if reach == Reach::Local {
         return;
@@ -407,20 +368,20 @@ fn check_tls(report: &mut Report, variable: &'static str, url: &url::Url) {
     match sslmode.as_deref() {
         Some("verify-full") => {}
         Some("require" | "verify-ca") => {
-            if report.strict() {
-                report.warn(
+            if v.strict() {
+                v.warn(
                     variable,
                     "uses an sslmode that encrypts but does not verify the server's host name; prefer sslmode=verify-full (SECURITY.md DB-01)",
                 );
             }
         }
-        Some("disable") if reach == Reach::Private => report.warn(
+        Some("disable") if reach == Reach::Private => v.warn(
             variable,
             format!(
                 "connects to PostgreSQL WITHOUT TLS ({disable} to a private-network host, accepted because it was asked for explicitly): the database password and every query and row, password hashes and session data included, cross that network unencrypted and unauthenticated, so anyone able to reach or impersonate a host on it can read and change them; keep the database on an isolated network (such as the compose project's own) or use sslmode=verify-full"
             ),
         ),
-        Some("disable") => report.weak(
+        Some("disable") => v.weak(
             variable,
             format!(
                 "{disable} is accepted only for a private-network host (an RFC 1918 or ULA address, or a single-label service name such as db), and this host is not one: use TLS (sslmode=verify-full)"
@@ -439,7 +400,7 @@ fn check_tls(report: &mut Report, variable: &'static str, url: &url::Url) {
             } else {
                 String::new()
             };
-            report.weak(
+            v.weak(
                 variable,
                 format!("connects to a remote PostgreSQL host without TLS: {fix}{private}"),
             );
@@ -449,6 +410,7 @@ fn check_tls(report: &mut Report, variable: &'static str, url: &url::Url) {
 
 /// The `check-config` lines of the database (URLs without passwords).
 pub(super) fn describe(database: &DatabaseSettings) -> [(&'static str, String); 3] {
+    let pool = &database.pool;
     [
         ("database", database.url.redacted().to_owned()),
         (
@@ -459,11 +421,11 @@ pub(super) fn describe(database: &DatabaseSettings) -> [(&'static str, String); 
             "database pool",
             format!(
                 "{}–{} connections, acquire timeout {}, idle {}, lifetime {}",
-                database.min_connections,
-                database.max_connections,
-                seconds(database.acquire_timeout),
-                seconds(database.idle_timeout),
-                seconds(database.max_lifetime)
+                pool.min_connections,
+                pool.max_connections,
+                seconds(pool.acquire_timeout),
+                seconds(pool.idle_timeout),
+                seconds(pool.max_lifetime)
             ),
         ),
     ]
@@ -471,63 +433,61 @@ pub(super) fn describe(database: &DatabaseSettings) -> [(&'static str, String); 
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::super::vars::ConfigErrors;
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
-    fn raw_with(url: Option<&str>) -> RawSettings {
-        RawSettings {
-            database_url: url.map(str::to_owned),
-            ..RawSettings::default()
-        }
+    fn url(strict: bool, url: &str) -> Checked<Option<DatabaseSettings>> {
+        check(strict, &[("DATABASE_URL", url)], settings)
     }
 
-    fn validate(strict: bool, raw: &RawSettings) -> (Option<DatabaseSettings>, Report) {
-        let mut report = Report::new();
-        report.set_strict(strict);
-        (settings(&mut report, raw), report)
+    /// Refused in production, naming `DATABASE_URL` and never echoing the URL.
+    fn refused_in_production(refused: &str) -> ConfigErrors {
+        let errors = url(true, refused).1.unwrap_err();
+        assert!(errors.names("DATABASE_URL"), "{refused}: {errors}");
+        assert!(!errors.to_string().contains("pw@"), "URL echoed: {errors}");
+        errors
     }
 
     #[test]
     fn production_refuses_sqlite_missing_urls_and_unencrypted_remote_hosts() {
-        for url in [
-            None,
-            Some("sqlite://x.db"),
-            Some("postgres://app:pw@db.example.com/app"),
-            Some("postgres://app:pw@db.example.com/app?sslmode=disable"),
-            Some("postgres://app:pw@db.example.com/app?sslmode=prefer"),
-            Some("mysql://app:pw@db.example.com/app"),
-            Some("postgres://app:pw@[::1/app"),
+        let errors = check(true, &[], settings).1.unwrap_err();
+        assert!(errors.names("DATABASE_URL"), "None");
+        for refused in [
+            "sqlite://x.db",
+            "postgres://app:pw@db.example.com/app",
+            "postgres://app:pw@db.example.com/app?sslmode=disable",
+            "postgres://app:pw@db.example.com/app?sslmode=prefer",
+            "mysql://app:pw@db.example.com/app",
+            "postgres://app:pw@[::1/app",
         ] {
-            let (_, report) = validate(true, &raw_with(url));
-            let errors = report.finish().unwrap_err();
-            assert!(errors.names("DATABASE_URL"), "{url:?}");
-            assert!(!errors.to_string().contains("pw@"), "URL echoed: {errors}");
+            refused_in_production(refused);
         }
     }
 
     #[test]
     fn production_accepts_tls_and_loopback() {
-        for url in [
+        for accepted in [
             "postgres://app:pw@db.example.com/app?sslmode=verify-full",
             "postgresql+psycopg://app:pw@localhost:5432/app",
             "postgres://app:pw@127.0.0.1/app",
             "postgres://app:pw@[::1]:5432/app",
         ] {
-            let (db, report) = validate(true, &raw_with(Some(url)));
-            assert!(report.finish().unwrap().is_empty(), "{url}");
+            let (db, result) = url(true, accepted);
+            assert!(result.unwrap().is_empty(), "{accepted}");
             assert!(!db.unwrap().url.is_sqlite());
         }
-        let (_, report) = validate(
-            true,
-            &raw_with(Some("postgres://app:pw@db.example.com/app?sslmode=require")),
-        );
-        assert_eq!(report.finish().unwrap().len(), 1, "require warns");
+        let (_, result) = url(true, "postgres://app:pw@db.example.com/app?sslmode=require");
+        assert_eq!(result.unwrap().len(), 1, "require warns");
     }
 
     /// Issue 12 item 3 (SECURITY.md CFG-03, §4.3): the compose network's `db`, or any other
     /// private-network host, without TLS because the URL says so.
     #[test]
     fn an_explicit_sslmode_disable_to_a_private_host_starts_with_one_loud_warning() {
-        for url in [
+        for private in [
             "postgresql://u:pw@db:5432/app?sslmode=disable",
             "postgres://u:pw@DB/app?sslmode=DISABLE",
             "postgres://u:pw@postgres-primary/app?application_name=x&sslmode=disable",
@@ -538,9 +498,9 @@ mod tests {
             "postgres://u:pw@[::ffff:10.1.2.3]/app?sslmode=disable",
             "postgres://u:pw@db.example.com/app?sslmode=disable&host=db",
         ] {
-            let (db, report) = validate(true, &raw_with(Some(url)));
-            let warnings = report.finish().unwrap_or_else(|e| panic!("{url}: {e}"));
-            assert_eq!(warnings.len(), 1, "{url}: {warnings:?}");
+            let (db, result) = url(true, private);
+            let warnings = result.unwrap_or_else(|e| panic!("{private}: {e}"));
+            assert_eq!(warnings.len(), 1, "{private}: {warnings:?}");
             assert_eq!(warnings[0].variable, "DATABASE_URL");
             for words in [
                 "WITHOUT TLS",
@@ -557,7 +517,7 @@ mod tests {
 
     #[test]
     fn sslmode_disable_to_anything_but_a_private_host_stays_refused() {
-        for url in [
+        for refused in [
             "postgres://u:pw@db.example.com/app?sslmode=disable",
             "postgres://u:pw@db.internal/app?sslmode=disable",
             "postgres://u:pw@db./app?sslmode=disable",
@@ -577,54 +537,45 @@ mod tests {
             "postgres://u:pw@db.example.com/app?sslmode=verify-full&sslmode=disable",
             "postgres://u:pw@localhost/app?host=db.example.com",
         ] {
-            let (_, report) = validate(true, &raw_with(Some(url)));
-            let errors = report.finish().unwrap_err();
-            assert!(errors.names("DATABASE_URL"), "{url}: {errors}");
-            assert!(!errors.to_string().contains("pw@"), "{errors}");
+            refused_in_production(refused);
         }
         // Development tolerates it, as every other weakness, with a warning.
-        let (_, report) = validate(
-            false,
-            &raw_with(Some("postgres://u:pw@db.example.com/app?sslmode=disable")),
-        );
-        assert_eq!(report.finish().unwrap().len(), 1);
+        let (_, result) = url(false, "postgres://u:pw@db.example.com/app?sslmode=disable");
+        assert_eq!(result.unwrap().len(), 1);
     }
 
     #[test]
     fn a_private_host_without_an_explicit_disable_keeps_the_strict_rule() {
-        for url in [
+        for refused in [
             "postgresql://u:pw@db:5432/app",
             "postgresql://u:pw@db:5432/app?sslmode=prefer",
             "postgresql://u:pw@10.0.0.5:5432/app?sslmode=allow",
             "postgresql://u:pw@db:5432/app?sslmode=disable&sslmode=prefer",
         ] {
-            let (_, report) = validate(true, &raw_with(Some(url)));
-            let errors = report.finish().unwrap_err();
-            assert!(errors.names("DATABASE_URL"), "{url}");
+            let errors = refused_in_production(refused);
             assert!(
                 errors.to_string().contains("or sslmode=disable to accept"),
                 "the way out is named: {errors}"
             );
         }
-        let (_, report) = validate(
-            true,
-            &raw_with(Some("postgresql://u:pw@db:5432/app?sslmode=verify-full")),
-        );
-        assert!(report.finish().unwrap().is_empty());
+        let (_, result) = url(true, "postgresql://u:pw@db:5432/app?sslmode=verify-full");
+        assert!(result.unwrap().is_empty());
     }
 
     #[test]
     fn postgres_sslmode_completes_the_composed_url() {
-        let template = |mode: Option<&str>| RawSettings {
-            postgres_server: Some("db".into()),
-            postgres_user: Some("postgres".into()),
-            postgres_password: Some("db-pass-31337".into()),
-            postgres_db: Some("app".into()),
-            postgres_sslmode: mode.map(str::to_owned),
-            ..RawSettings::default()
+        let template = |server: &'static str, mode: &'static str| {
+            let parts = [
+                ("POSTGRES_SERVER", server),
+                ("POSTGRES_USER", "postgres"),
+                ("POSTGRES_PASSWORD", "db-pass-31337"),
+                ("POSTGRES_DB", "app"),
+                ("POSTGRES_SSLMODE", mode),
+            ];
+            check(true, &parts, settings)
         };
-        let (db, report) = validate(true, &template(Some("disable")));
-        let warnings = report.finish().unwrap();
+        let (db, result) = template("db", "disable");
+        let warnings = result.unwrap();
         assert_eq!(
             db.unwrap().url.expose(),
             "postgresql://postgres:db-pass-31337@db:5432/app?sslmode=disable"
@@ -632,134 +583,123 @@ mod tests {
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(warnings[0].variable, "POSTGRES_SERVER");
         assert!(warnings[0].message.contains("POSTGRES_SSLMODE=disable"));
-        let (_, report) = validate(true, &template(None));
-        let errors = report.finish().unwrap_err();
+        let errors = template("db", "").1.unwrap_err();
         assert!(
             errors.to_string().contains("POSTGRES_SSLMODE=verify-full"),
             "{errors}"
         );
-        let (_, report) = validate(true, &template(Some("VERIFY-FULL")));
-        assert!(report.finish().unwrap().is_empty());
-        let (_, report) = validate(true, &template(Some("off")));
-        assert!(report.finish().unwrap_err().names("POSTGRES_SSLMODE"));
-        let public = RawSettings {
-            postgres_server: Some("db.example.com".into()),
-            ..template(Some("disable"))
-        };
-        let (_, report) = validate(true, &public);
-        assert!(report.finish().unwrap_err().names("POSTGRES_SERVER"));
-        let beside_a_url = RawSettings {
-            database_url: Some("postgres://a@localhost/app".into()),
-            postgres_sslmode: Some("disable".into()),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(true, &beside_a_url);
-        let warnings = report.finish().unwrap();
+        assert!(template("db", "VERIFY-FULL").1.unwrap().is_empty());
+        assert!(
+            template("db", "off")
+                .1
+                .unwrap_err()
+                .names("POSTGRES_SSLMODE")
+        );
+        let public = template("db.example.com", "disable").1;
+        assert!(public.unwrap_err().names("POSTGRES_SERVER"));
+        let beside_a_url = [
+            ("DATABASE_URL", "postgres://a@localhost/app"),
+            ("POSTGRES_SSLMODE", "disable"),
+        ];
+        let warnings = check(true, &beside_a_url, settings).1.unwrap();
         assert_eq!(warnings[0].variable, "POSTGRES_SSLMODE");
     }
 
     #[test]
     fn the_driver_suffix_is_dropped_and_the_password_is_masked() {
-        let (db, _) = validate(
-            true,
-            &raw_with(Some("postgresql+psycopg://app:s3cr%40t@localhost/app")),
-        );
-        let url = db.unwrap().url;
-        assert_eq!(url.expose(), "postgresql://app:s3cr%40t@localhost/app");
-        assert_eq!(url.redacted(), "postgresql://app:***@localhost/app");
-        assert!(!format!("{url:?}").contains("s3cr"));
+        let (db, _) = url(true, "postgresql+psycopg://app:s3cr%40t@localhost/app");
+        let db = db.unwrap().url;
+        assert_eq!(db.expose(), "postgresql://app:s3cr%40t@localhost/app");
+        assert_eq!(db.redacted(), "postgresql://app:***@localhost/app");
+        assert!(!format!("{db:?}").contains("s3cr"));
 
         // The scheme is read as the SQL adapter reads it: any case, any driver suffix.
-        let (db, _) = validate(false, &raw_with(Some("SQLite+aiosqlite://./x.db")));
+        let (db, _) = url(false, "SQLite+aiosqlite://./x.db");
         assert_eq!(db.unwrap().url.expose(), "sqlite://./x.db");
-        let (db, report) = validate(true, &raw_with(Some("postgres:no-host")));
+        let (db, result) = url(true, "postgres:no-host");
         assert!(db.is_none(), "a URL without a host");
-        assert!(report.finish().unwrap_err().names("DATABASE_URL"));
+        assert!(result.unwrap_err().names("DATABASE_URL"));
     }
 
     #[test]
     fn postgres_parts_compose_a_percent_encoded_url_only_without_database_url() {
-        let mut raw = RawSettings {
-            postgres_server: Some("localhost".into()),
-            postgres_user: Some("app".into()),
-            postgres_password: Some("p@ss/w:rd".into()),
-            postgres_db: Some("gate house".into()),
-            ..RawSettings::default()
-        };
-        let (db, report) = validate(true, &raw);
-        assert!(report.finish().is_ok());
+        let mut parts = vec![
+            ("POSTGRES_SERVER", "localhost"),
+            ("POSTGRES_USER", "app"),
+            ("POSTGRES_PASSWORD", "p@ss/w:rd"),
+            ("POSTGRES_DB", "gate house"),
+        ];
+        let (db, result) = check(true, &parts, settings);
+        assert!(result.is_ok());
         assert_eq!(
             db.unwrap().url.expose(),
             "postgresql://app:p%40ss%2Fw%3Ard@localhost:5432/gate%20house"
         );
-        raw.database_url = Some("postgres://other@localhost/x".into());
-        let (db, _) = validate(true, &raw);
+        parts.push(("DATABASE_URL", "postgres://other@localhost/x"));
+        let (db, _) = check(true, &parts, settings);
         assert_eq!(db.unwrap().url.expose(), "postgres://other@localhost/x");
     }
 
     #[test]
     fn composed_remote_urls_need_tls_and_a_user() {
-        let raw = RawSettings {
-            postgres_server: Some("db".into()),
-            postgres_user: Some("app".into()),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(true, &raw);
-        assert!(report.finish().unwrap_err().names("POSTGRES_SERVER"));
-        let raw = RawSettings {
-            postgres_server: Some("localhost".into()),
-            postgres_port: Some("x".into()),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(true, &raw);
-        let errors = report.finish().unwrap_err();
+        let remote = [("POSTGRES_SERVER", "db"), ("POSTGRES_USER", "app")];
+        assert!(
+            check(true, &remote, settings)
+                .1
+                .unwrap_err()
+                .names("POSTGRES_SERVER")
+        );
+        let local = [("POSTGRES_SERVER", "localhost"), ("POSTGRES_PORT", "x")];
+        let errors = check(true, &local, settings).1.unwrap_err();
         assert!(errors.names("POSTGRES_USER") && errors.names("POSTGRES_PORT"));
     }
 
     #[test]
     fn placeholder_database_passwords_follow_the_changethis_rule() {
-        let raw = RawSettings {
-            database_url: Some("postgres://app:changethis@localhost/app".into()),
-            postgres_password: Some("changeme".into()),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(true, &raw);
-        let errors = report.finish().unwrap_err();
+        let pairs = [
+            ("DATABASE_URL", "postgres://app:changethis@localhost/app"),
+            ("POSTGRES_PASSWORD", "changeme"),
+        ];
+        let errors = check(true, &pairs, settings).1.unwrap_err();
         assert!(errors.0.iter().any(|e| e.variable == "DATABASE_URL password"
             && e.message == "The value of DATABASE_URL password is \"changethis\", for security, please change it, at least for deployments."));
         assert!(errors.names("POSTGRES_PASSWORD"));
-        let (_, report) = validate(false, &raw);
-        assert_eq!(report.finish().unwrap().len(), 2);
+        assert_eq!(check(false, &pairs, settings).1.unwrap().len(), 2);
     }
 
     #[test]
     fn development_falls_back_to_sqlite_loudly() {
-        let (db, report) = validate(false, &raw_with(None));
+        let (db, result) = check(false, &[], settings);
         let db = db.unwrap();
         assert_eq!(db.url.expose(), DEVELOPMENT_DATABASE_URL);
         assert!(db.url.is_sqlite());
-        let warnings = report.finish().unwrap();
-        assert!(warnings[0].message.contains("DEVELOPMENT SETUP"));
+        assert!(result.unwrap()[0].message.contains("DEVELOPMENT SETUP"));
     }
 
     #[test]
     fn migration_url_must_use_the_same_engine() {
-        let raw = RawSettings {
-            database_url: Some("postgres://a@localhost/app".into()),
-            database_migration_url: Some("sqlite://m.db".into()),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(false, &raw);
-        assert!(report.finish().unwrap_err().names("DATABASE_MIGRATION_URL"));
-        let raw = RawSettings {
-            database_url: Some("postgres://a@ep-x-pooler.neon.tech/app?sslmode=verify-full".into()),
-            database_migration_url: Some(
-                "postgres://a@ep-x.neon.tech/app?sslmode=verify-full".into(),
+        let pairs = [
+            ("DATABASE_URL", "postgres://a@localhost/app"),
+            ("DATABASE_MIGRATION_URL", "sqlite://m.db"),
+        ];
+        assert!(
+            check(false, &pairs, settings)
+                .1
+                .unwrap_err()
+                .names("DATABASE_MIGRATION_URL")
+        );
+        let pairs = [
+            (
+                "DATABASE_URL",
+                "postgres://a@ep-x-pooler.neon.tech/app?sslmode=verify-full",
             ),
-            ..RawSettings::default()
-        };
-        let (db, report) = validate(true, &raw);
-        assert!(report.finish().is_ok());
+            (
+                "DATABASE_MIGRATION_URL",
+                "postgres://a@ep-x.neon.tech/app?sslmode=verify-full",
+            ),
+        ];
+        let (db, result) = check(true, &pairs, settings);
+        assert!(result.is_ok());
         assert_eq!(
             db.unwrap().migration_url().expose(),
             "postgres://a@ep-x.neon.tech/app?sslmode=verify-full"
@@ -768,23 +708,21 @@ mod tests {
 
     #[test]
     fn pool_values_are_checked() {
-        let raw = RawSettings {
-            database_url: Some("postgres://a@localhost/app".into()),
-            database_max_connections: Some("2".into()),
-            database_min_connections: Some("3".into()),
-            ..RawSettings::default()
-        };
-        let (_, report) = validate(true, &raw);
-        assert!(
-            report
-                .finish()
-                .unwrap_err()
-                .names("DATABASE_MIN_CONNECTIONS")
-        );
-        let (db, _) = validate(true, &raw_with(Some("postgres://a@localhost/app")));
-        let db = db.unwrap();
+        let pairs = [
+            ("DATABASE_URL", "postgres://a@localhost/app"),
+            ("DATABASE_MAX_CONNECTIONS", "2"),
+            ("DATABASE_MIN_CONNECTIONS", "3"),
+        ];
+        let errors = check(true, &pairs, settings).1.unwrap_err();
+        assert!(errors.names("DATABASE_MIN_CONNECTIONS"));
+        let db = url(true, "postgres://a@localhost/app").0.unwrap();
+        let pool = &db.pool;
         assert_eq!(
-            (db.max_connections, db.min_connections, db.acquire_timeout),
+            (
+                pool.max_connections,
+                pool.min_connections,
+                pool.acquire_timeout
+            ),
             (10, 0, Duration::from_secs(3))
         );
         let options = db.migration_options();

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::report::Report;
+use super::vars::Vars;
 
 /// Where Gatehouse runs. Unset means production: secure by default (CONTRACT.md §11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +29,8 @@ impl Environment {
 
     /// The variable's spelling of this environment.
     pub fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, env)| *env == self)
-            .map_or("production", |(name, _)| name)
+        let name = Self::ALL.iter().find(|(_, env)| *env == self);
+        name.map_or("production", |(name, _)| name)
     }
 }
 
@@ -45,24 +43,15 @@ impl fmt::Display for Environment {
 /// Resolves `ENVIRONMENT` and its legacy alias `FASTAPI_ENV=development`. Anything doubtful
 /// (a misspelling, another `FASTAPI_ENV` value, a conflict) is an error and validation goes on
 /// as production, never as development (SECURITY.md §4.3).
-pub(super) fn resolve(
-    report: &mut Report,
-    environment: Option<&str>,
-    fastapi_env: Option<&str>,
-) -> Environment {
-    let named = environment.map(|raw| {
-        report.choice(
-            "ENVIRONMENT",
-            Some(raw),
-            Environment::Production,
-            &Environment::ALL,
-        )
-    });
-    let alias = match fastapi_env.map(str::trim) {
+pub(super) fn resolve(v: &mut Vars<'_>) -> Environment {
+    let named = v
+        .get("ENVIRONMENT")
+        .map(|_| v.choice("ENVIRONMENT", Environment::Production, &Environment::ALL));
+    let alias = match v.get("FASTAPI_ENV").map(str::trim) {
         None => None,
         Some("development") => Some(Environment::Development),
         Some(_) => {
-            report.error(
+            v.error(
                 "FASTAPI_ENV",
                 "expected `development` (the only legacy value understood); use ENVIRONMENT for other environments",
             );
@@ -71,7 +60,7 @@ pub(super) fn resolve(
     };
     match (named, alias) {
         (Some(named), Some(alias)) if named != alias => {
-            report.error(
+            v.error(
                 "FASTAPI_ENV",
                 "conflicts with ENVIRONMENT; set only ENVIRONMENT",
             );
@@ -84,56 +73,38 @@ pub(super) fn resolve(
 
 #[cfg(test)]
 mod tests {
+    use super::super::vars::testing::check;
     use super::*;
 
-    fn resolved(environment: Option<&str>, fastapi_env: Option<&str>) -> (Environment, bool) {
-        let mut report = Report::new();
-        let env = resolve(&mut report, environment, fastapi_env);
-        (env, report.finish().is_err())
-    }
-
     #[test]
-    fn unset_means_production() {
-        assert_eq!(resolved(None, None), (Environment::Production, false));
-    }
-
-    #[test]
-    fn each_name_and_the_legacy_alias() {
+    fn unset_means_production_each_name_resolves_and_doubtful_values_fail() {
+        use Environment::{Development, Production};
         for (name, env) in Environment::ALL {
-            assert_eq!(resolved(Some(name), None), (env, false));
             assert_eq!(env.as_str(), name);
+            let (resolved, result) = check(true, &[("ENVIRONMENT", name)], resolve);
+            assert_eq!((resolved, result.is_err()), (env, false));
         }
-        assert_eq!(
-            resolved(None, Some("development")),
-            (Environment::Development, false)
-        );
-        assert_eq!(
-            resolved(Some("development"), Some("development")),
-            (Environment::Development, false)
-        );
-    }
-
-    #[test]
-    fn doubtful_values_fail_and_never_mean_development() {
-        assert_eq!(
-            resolved(Some("prodution"), None),
-            (Environment::Production, true)
-        );
-        assert_eq!(
-            resolved(Some("Development"), None),
-            (Environment::Production, true)
-        );
-        assert_eq!(
-            resolved(None, Some("production")),
-            (Environment::Production, true)
-        );
-        assert_eq!(
-            resolved(Some("staging"), Some("development")),
-            (Environment::Production, true)
-        );
-        assert_eq!(
-            resolved(Some("development"), Some("production")),
-            (Environment::Production, true)
-        );
+        for (environment, fastapi_env, expected) in [
+            (None, None, (Production, false)),
+            (None, Some("development"), (Development, false)),
+            (
+                Some("development"),
+                Some("development"),
+                (Development, false),
+            ),
+            (Some("prodution"), None, (Production, true)),
+            (Some("Development"), None, (Production, true)),
+            (None, Some("production"), (Production, true)),
+            (Some("staging"), Some("development"), (Production, true)),
+            (Some("development"), Some("production"), (Production, true)),
+        ] {
+            let pairs: Vec<(&str, &str)> =
+                [("ENVIRONMENT", environment), ("FASTAPI_ENV", fastapi_env)]
+                    .into_iter()
+                    .filter_map(|(name, value)| Some((name, value?)))
+                    .collect();
+            let (resolved, result) = check(true, &pairs, resolve);
+            assert_eq!((resolved, result.is_err()), expected, "{pairs:?}");
+        }
     }
 }

@@ -2,14 +2,10 @@
 //! are set; every SMTP variable is still validated when mail is off, `SMTP_CA_FILE` included
 //! (read and parsed here, so a bad file stops start-up instead of every later delivery).
 
-use std::path::Path;
-
 use gatehouse_domain::{Email, Secret};
 use gatehouse_mail::CaBundle;
 
-use super::parse::Bounds;
-use super::raw::RawSettings;
-use super::report::Report;
+use super::vars::Vars;
 
 /// How the SMTP connection is protected: `SMTP_TLS` (STARTTLS) wins over `SMTP_SSL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,103 +31,87 @@ pub struct MailSettings {
 }
 
 /// `None` when mail is off (the log mailer stands in).
-pub(super) fn settings(
-    report: &mut Report,
-    raw: &RawSettings,
-    project_name: &str,
-) -> Option<MailSettings> {
-    let smtp_port = report.number(
-        "SMTP_PORT",
-        raw.smtp_port.as_deref(),
-        587u16,
-        Bounds::between(1, 65535, "a port number"),
-    );
-    let tls = report.boolean("SMTP_TLS", raw.smtp_tls.as_deref(), true);
-    let ssl = report.boolean("SMTP_SSL", raw.smtp_ssl.as_deref(), false);
+pub(super) fn settings(v: &mut Vars<'_>, project_name: &str) -> Option<MailSettings> {
+    let smtp_port = v.number("SMTP_PORT", 587u16, 1..=65535, "a port number");
+    let tls = v.boolean("SMTP_TLS", true);
+    let ssl = v.boolean("SMTP_SSL", false);
     if tls && ssl {
-        report.warn(
+        v.warn(
             "SMTP_SSL",
             "is ignored while SMTP_TLS is true (STARTTLS is used); set SMTP_TLS=false for implicit TLS",
         );
     }
-    let ca = raw
-        .smtp_ca_file
-        .as_deref()
-        .and_then(|path| ca_bundle(report, Path::new(path)));
+    let ca = v.get("SMTP_CA_FILE").and_then(|path| ca_bundle(v, path));
     if ca.is_some() && !tls && !ssl {
-        report.warn(
+        v.warn(
             "SMTP_CA_FILE",
             "is ignored: SMTP_TLS and SMTP_SSL are both false, so the connection is not encrypted",
         );
     }
-    let from_email = raw.emails_from_email.as_deref().and_then(|address| {
-        Email::parse(address)
-            .map_err(|e| {
-                report.error(
-                    "EMAILS_FROM_EMAIL",
-                    format!("expected an email address: {}", e.reason()),
-                );
-            })
-            .ok()
+    let from_email = v.get("EMAILS_FROM_EMAIL").and_then(|address| {
+        let parsed = Email::parse(address).map_err(|e| {
+            v.error(
+                "EMAILS_FROM_EMAIL",
+                format!("expected an email address: {}", e.reason()),
+            );
+        });
+        parsed.ok()
     });
-    match (raw.smtp_host.as_deref(), raw.emails_from_email.is_some()) {
-        (Some(_), false) => report.warn(
+    match (v.get("SMTP_HOST"), v.get("EMAILS_FROM_EMAIL")) {
+        (Some(_), None) => v.warn(
             "EMAILS_FROM_EMAIL",
             "is unset, so email stays off although SMTP_HOST is set",
         ),
-        (None, true) => report.warn(
+        (None, Some(_)) => v.warn(
             "SMTP_HOST",
             "is unset, so email stays off although EMAILS_FROM_EMAIL is set",
         ),
         _ => {}
     }
     Some(MailSettings {
-        smtp_host: raw.smtp_host.clone()?,
+        smtp_host: v.get("SMTP_HOST")?.to_owned(),
         smtp_port,
         security: match (tls, ssl) {
             (true, _) => SmtpSecurity::StartTls,
             (false, true) => SmtpSecurity::ImplicitTls,
             (false, false) => SmtpSecurity::Plain,
         },
-        smtp_user: raw.smtp_user.clone(),
-        smtp_password: raw.smtp_password.as_deref().map(Secret::new),
+        smtp_user: v.get("SMTP_USER").map(str::to_owned),
+        smtp_password: v.get("SMTP_PASSWORD").map(Secret::new),
         ca,
         from_email: from_email?,
-        from_name: raw
-            .emails_from_name
-            .clone()
-            .unwrap_or_else(|| project_name.to_owned()),
+        from_name: v.get("EMAILS_FROM_NAME").unwrap_or(project_name).to_owned(),
     })
 }
 
 /// The CA certificates in the PEM file at `path`.
-fn ca_bundle(report: &mut Report, path: &Path) -> Option<CaBundle> {
+fn ca_bundle(v: &mut Vars<'_>, path: &str) -> Option<CaBundle> {
     let problem = match std::fs::read(path) {
-        Err(e) => format!("could not read {}: {e}", path.display()),
+        Err(e) => format!("could not read {path}: {e}"),
         Ok(pem) => match CaBundle::from_pem(&pem) {
             Ok(bundle) => return Some(bundle),
-            Err(e) => format!(
-                "{} {e}; expected PEM CA certificates (-----BEGIN CERTIFICATE-----)",
-                path.display()
-            ),
+            Err(e) => {
+                format!("{path} {e}; expected PEM CA certificates (-----BEGIN CERTIFICATE-----)")
+            }
         },
     };
-    report.error("SMTP_CA_FILE", problem);
+    v.error("SMTP_CA_FILE", problem);
     None
 }
 
 /// The `check-config` line of email (never the SMTP password).
 pub(super) fn describe(mail: Option<&MailSettings>) -> String {
     mail.map_or("off".to_owned(), |mail| {
+        let ca = mail
+            .ca
+            .as_ref()
+            .map(|ca| format!("{} CA certificates from SMTP_CA_FILE", ca.len()));
         format!(
             "{}:{} ({:?}, {}) from {} <{}>",
             mail.smtp_host,
             mail.smtp_port,
             mail.security,
-            mail.ca.as_ref().map_or_else(
-                || "system CA bundle".to_owned(),
-                |ca| format!("{} CA certificates from SMTP_CA_FILE", ca.len())
-            ),
+            ca.unwrap_or_else(|| "system CA bundle".to_owned()),
             mail.from_name,
             mail.from_email
         )
@@ -140,34 +120,28 @@ pub(super) fn describe(mail: Option<&MailSettings>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
-    fn validate(raw: &RawSettings) -> (Option<MailSettings>, Report) {
-        let mut report = Report::new();
-        (settings(&mut report, raw, "Gatehouse"), report)
+    fn validate(pairs: &[(&str, &str)]) -> Checked<Option<MailSettings>> {
+        check(true, pairs, |v| settings(v, "Gatehouse"))
     }
 
     #[test]
     fn mail_is_on_only_with_host_and_sender() {
-        let (mail, report) = validate(&RawSettings::default());
-        assert!(mail.is_none() && report.finish().unwrap().is_empty());
-        let raw = RawSettings {
-            smtp_host: Some("smtp.example.com".into()),
-            ..RawSettings::default()
-        };
-        let (mail, report) = validate(&raw);
+        let (mail, result) = validate(&[]);
+        assert!(mail.is_none() && result.unwrap().is_empty());
+        let (mail, result) = validate(&[("SMTP_HOST", "smtp.example.com")]);
         assert!(mail.is_none());
-        assert_eq!(report.finish().unwrap().len(), 1);
-        let raw = RawSettings {
-            smtp_host: Some("smtp.example.com".into()),
-            emails_from_email: Some("noreply@example.com".into()),
-            smtp_tls: Some("False".into()),
-            smtp_ssl: Some("yes".into()),
-            smtp_password: Some("mail-pw-123".into()),
-            ..RawSettings::default()
-        };
-        let (mail, report) = validate(&raw);
-        assert!(report.finish().unwrap().is_empty());
+        assert_eq!(result.unwrap().len(), 1);
+        let (mail, result) = validate(&[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("EMAILS_FROM_EMAIL", "noreply@example.com"),
+            ("SMTP_TLS", "False"),
+            ("SMTP_SSL", "yes"),
+            ("SMTP_PASSWORD", "mail-pw-123"),
+        ]);
+        assert!(result.unwrap().is_empty());
         let mail = mail.unwrap();
         assert_eq!(mail.security, SmtpSecurity::ImplicitTls);
         assert_eq!(mail.smtp_port, 587);
@@ -176,31 +150,13 @@ mod tests {
     }
 
     #[test]
-    fn malformed_values_fail_even_with_mail_off() {
-        let raw = RawSettings {
-            smtp_port: Some("smtp".into()),
-            smtp_tls: Some("perhaps".into()),
-            emails_from_email: Some("not-an-address".into()),
-            ..RawSettings::default()
-        };
-        let errors = validate(&raw).1.finish().unwrap_err();
-        for variable in ["SMTP_PORT", "SMTP_TLS", "EMAILS_FROM_EMAIL"] {
-            assert!(errors.names(variable), "{variable}");
-        }
-    }
-
-    #[test]
     fn an_unreadable_or_certificate_less_ca_file_is_refused_even_with_mail_off() {
         let not_pem =
             std::env::temp_dir().join(format!("gatehouse-smtp-ca-{}.pem", std::process::id()));
         std::fs::write(&not_pem, "not a certificate").unwrap();
-        for path in [not_pem.clone(), "/nonexistent/ca.pem".into()] {
-            let raw = RawSettings {
-                smtp_ca_file: Some(path.display().to_string()),
-                ..RawSettings::default()
-            };
-            let errors = validate(&raw).1.finish().unwrap_err();
-            assert!(errors.names("SMTP_CA_FILE"), "{}", path.display());
+        for path in [not_pem.display().to_string(), "/nonexistent/ca.pem".into()] {
+            let errors = validate(&[("SMTP_CA_FILE", &path)]).1.unwrap_err();
+            assert!(errors.names("SMTP_CA_FILE"), "{path}");
         }
         std::fs::remove_file(not_pem).unwrap();
     }

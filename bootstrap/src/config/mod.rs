@@ -5,29 +5,26 @@
 
 mod database;
 mod environment;
-mod logging;
 mod mail;
 mod observability;
-mod parse;
 mod policy;
-mod raw;
-mod report;
 mod secrets;
 mod server;
 mod settings;
 mod source;
 mod tokens;
+mod vars;
 
 pub use database::{DEVELOPMENT_DATABASE_URL, DatabaseSettings, DatabaseUrl};
 pub use environment::Environment;
 pub use mail::{MailSettings, SmtpSecurity};
 pub use observability::{ObservabilitySettings, SentryDsn, SentryReporting};
 pub use policy::HashingSettings;
-pub use report::{ConfigError, ConfigErrors, Warning};
 pub use secrets::{EXAMPLE_SECRET_KEY, FirstSuperuser, generate_secret_key};
 pub use server::{AllowedOrigins, ServerSettings};
 pub use settings::{API_V1_STR, Settings};
 pub use tokens::AccessTokenSettings;
+pub use vars::{ConfigError, ConfigErrors, Warning};
 
 /// The exit code for a configuration the binary refuses (`EX_CONFIG` from sysexits.h;
 /// SECURITY.md D12).

@@ -1,6 +1,7 @@
-//! `METRICS_ADDR` and `SENTRY_DSN` (issue 15): where Prometheus scrapes, if anywhere, and whether
-//! 5xx answers and panics go to Sentry. Metrics are off unless an address is given, and that
-//! address may never be the public listener's, so `/metrics` cannot be exposed by accident.
+//! What the process reports: its logs (`LOG_FORMAT`, `RUST_LOG`), and `METRICS_ADDR` and
+//! `SENTRY_DSN` (issue 15): where Prometheus scrapes, if anywhere, and whether 5xx answers and
+//! panics go to Sentry. Metrics are off unless an address is given, and that address may never
+//! be the public listener's, so `/metrics` cannot be exposed by accident.
 //! Sentry follows the template: on when a DSN is set outside development. A malformed value is
 //! an error in every environment (SECURITY.md pitfall E2); the DSN's key is never printed.
 
@@ -9,8 +10,9 @@ use std::net::SocketAddr;
 
 use sentry::types::Dsn;
 
-use super::raw::RawSettings;
-use super::report::Report;
+use crate::telemetry::{LogFormat, LogSettings, check_directives, directives};
+
+use super::vars::Vars;
 
 /// What the process reports besides its logs.
 #[derive(Clone, Debug, Default)]
@@ -75,30 +77,44 @@ impl fmt::Debug for SentryDsn {
     }
 }
 
+/// JSON by default outside development, human-readable lines in development.
+pub(super) fn log(v: &mut Vars<'_>, development: bool) -> LogSettings {
+    let default = if development {
+        LogFormat::Pretty
+    } else {
+        LogFormat::Json
+    };
+    let formats = [("json", LogFormat::Json), ("pretty", LogFormat::Pretty)];
+    let format = v.choice("LOG_FORMAT", default, &formats);
+    let filter = directives(v.get("RUST_LOG"));
+    if check_directives(&filter).is_err() {
+        v.error(
+            "RUST_LOG",
+            "expected tracing filter directives such as `info` or `warn,gatehouse=debug`",
+        );
+    }
+    LogSettings { format, filter }
+}
+
 /// Reads both variables; `public` is the already-validated `HOST:PORT`.
 pub(super) fn settings(
-    report: &mut Report,
-    raw: &RawSettings,
+    v: &mut Vars<'_>,
     public: SocketAddr,
     development: bool,
 ) -> ObservabilitySettings {
     ObservabilitySettings {
-        metrics_addr: raw
-            .metrics_addr
-            .as_deref()
-            .and_then(|value| metrics_addr(report, value, public)),
-        sentry: raw
-            .sentry_dsn
-            .as_deref()
-            .map_or(SentryReporting::Off, |value| {
-                sentry(report, value, development)
-            }),
+        metrics_addr: v
+            .get("METRICS_ADDR")
+            .and_then(|value| metrics_addr(v, value, public)),
+        sentry: v
+            .get("SENTRY_DSN")
+            .map_or(SentryReporting::Off, |value| sentry(v, value, development)),
     }
 }
 
-fn metrics_addr(report: &mut Report, value: &str, public: SocketAddr) -> Option<SocketAddr> {
+fn metrics_addr(v: &mut Vars<'_>, value: &str, public: SocketAddr) -> Option<SocketAddr> {
     let Ok(addr) = value.trim().parse::<SocketAddr>() else {
-        report.error(
+        v.error(
             "METRICS_ADDR",
             "expected an IP address and port to serve /metrics on, e.g. 127.0.0.1:9100 (this machine only) or 0.0.0.0:9100",
         );
@@ -107,7 +123,7 @@ fn metrics_addr(report: &mut Report, value: &str, public: SocketAddr) -> Option<
     let same_interface =
         addr.ip() == public.ip() || addr.ip().is_unspecified() || public.ip().is_unspecified();
     if addr.port() == public.port() && same_interface {
-        report.error(
+        v.error(
             "METRICS_ADDR",
             "must not be the address the API is served on (HOST:PORT): metrics get a listener of their own",
         );
@@ -116,16 +132,16 @@ fn metrics_addr(report: &mut Report, value: &str, public: SocketAddr) -> Option<
     Some(addr)
 }
 
-fn sentry(report: &mut Report, value: &str, development: bool) -> SentryReporting {
+fn sentry(v: &mut Vars<'_>, value: &str, development: bool) -> SentryReporting {
     let Ok(dsn) = value.trim().parse::<Dsn>() else {
-        report.error(
+        v.error(
             "SENTRY_DSN",
             "expected a Sentry DSN such as https://<public key>@<host>/<project id>",
         );
         return SentryReporting::Off;
     };
     if development {
-        report.warn(
+        v.warn(
             "SENTRY_DSN",
             "is set, but nothing is reported to Sentry in development (as in the template)",
         );
@@ -155,76 +171,57 @@ pub(super) fn describe(observability: &ObservabilitySettings) -> [(&'static str,
 
 #[cfg(test)]
 mod tests {
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
     const PUBLIC: &str = "127.0.0.1:8000";
     const DSN: &str = "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/42";
 
-    fn read(
-        metrics: Option<&str>,
-        dsn: Option<&str>,
-        development: bool,
-    ) -> (ObservabilitySettings, Report) {
-        let raw = RawSettings {
-            metrics_addr: metrics.map(str::to_owned),
-            sentry_dsn: dsn.map(str::to_owned),
-            ..RawSettings::default()
-        };
-        let mut report = Report::new();
-        let settings = settings(&mut report, &raw, PUBLIC.parse().unwrap(), development);
-        (settings, report)
+    /// Reads both variables (an empty value is unset) with `HOST:PORT` at `PUBLIC`.
+    fn read(metrics: &str, dsn: &str, development: bool) -> Checked<ObservabilitySettings> {
+        let pairs = [("METRICS_ADDR", metrics), ("SENTRY_DSN", dsn)];
+        check(true, &pairs, |v| {
+            settings(v, PUBLIC.parse().unwrap(), development)
+        })
     }
 
     #[test]
     fn both_are_off_unless_set() {
-        let (settings, report) = read(None, None, false);
+        let (settings, result) = read("", "", false);
         assert!(settings.metrics_addr.is_none() && settings.sentry.dsn().is_none());
-        assert!(report.finish().unwrap().is_empty());
+        assert!(result.unwrap().is_empty());
     }
 
     #[test]
     fn metrics_need_a_socket_address_other_than_the_api_one() {
-        let (settings, report) = read(Some("0.0.0.0:9100"), None, false);
+        let (settings, result) = read("0.0.0.0:9100", "", false);
         assert_eq!(settings.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
-        assert!(report.finish().unwrap().is_empty());
+        assert!(result.unwrap().is_empty());
         // Port 0 picks a free port (the bench's BENCH_SET="METRICS_ADDR=127.0.0.1:0").
-        assert!(
-            read(Some("127.0.0.1:0"), None, false)
-                .0
-                .metrics_addr
-                .is_some()
-        );
+        assert!(read("127.0.0.1:0", "", false).0.metrics_addr.is_some());
         for refused in ["localhost:9100", "9100", PUBLIC, "0.0.0.0:8000"] {
-            let (settings, report) = read(Some(refused), None, false);
+            let (settings, result) = read(refused, "", false);
             assert!(settings.metrics_addr.is_none(), "{refused}");
-            assert!(
-                report.finish().unwrap_err().names("METRICS_ADDR"),
-                "{refused}"
-            );
+            assert!(result.unwrap_err().names("METRICS_ADDR"), "{refused}");
         }
         // Another interface on the same port is a different listener.
-        assert!(
-            read(Some("10.0.0.5:8000"), None, false)
-                .0
-                .metrics_addr
-                .is_some()
-        );
+        assert!(read("10.0.0.5:8000", "", false).0.metrics_addr.is_some());
     }
 
     #[test]
     fn sentry_is_on_outside_development_only_and_its_key_never_shows() {
-        let (settings, report) = read(None, Some(DSN), false);
+        let (settings, result) = read("", DSN, false);
         let dsn = settings.sentry.dsn().expect("on in production");
         assert_eq!(dsn.to_string(), "https://***@o1.ingest.sentry.io:443/42");
         assert!(!format!("{dsn:?}").contains("0123456789abcdef"));
-        assert!(report.finish().unwrap().is_empty());
+        assert!(result.unwrap().is_empty());
 
-        let (settings, report) = read(None, Some(DSN), true);
+        let (settings, result) = read("", DSN, true);
         assert!(matches!(
             settings.sentry,
             SentryReporting::IgnoredInDevelopment
         ));
-        assert_eq!(report.finish().unwrap()[0].variable, "SENTRY_DSN");
+        assert_eq!(result.unwrap()[0].variable, "SENTRY_DSN");
     }
 
     #[test]
@@ -235,9 +232,9 @@ mod tests {
                 "https://o1.ingest.sentry.io/42",
                 "https://secret-key@host/",
             ] {
-                let (settings, report) = read(None, Some(bad), development);
+                let (settings, result) = read("", bad, development);
                 assert!(settings.sentry.dsn().is_none());
-                let errors = report.finish().unwrap_err();
+                let errors = result.unwrap_err();
                 assert!(errors.names("SENTRY_DSN"), "{bad}");
                 assert!(!errors.to_string().contains("secret-key"));
             }

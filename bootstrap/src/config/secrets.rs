@@ -3,7 +3,7 @@
 
 use gatehouse_domain::{Email, Password, Secret};
 
-use super::report::Report;
+use super::vars::Vars;
 
 /// The development `SECRET_KEY` shipped in `.env.example`: fine on a laptop, refused elsewhere
 /// like every other published value (SECURITY.md CFG-03).
@@ -40,9 +40,9 @@ const DEVELOPMENT_SUPERUSER: &str = "admin@example.com";
 
 /// Applies the "changethis" rule (exact contract text) and the placeholder list to a secret.
 /// Returns whether the value was a placeholder, so strength rules add no second line.
-pub(super) fn placeholder(report: &mut Report, variable: &'static str, value: &str) -> bool {
+pub(super) fn placeholder(v: &mut Vars<'_>, variable: &'static str, value: &str) -> bool {
     if value == CHANGETHIS {
-        report.weak_sentence(
+        v.weak_sentence(
             variable,
             format!(
                 "The value of {variable} is \"changethis\", for security, please change it, at least for deployments."
@@ -54,7 +54,7 @@ pub(super) fn placeholder(report: &mut Report, variable: &'static str, value: &s
         .iter()
         .any(|known| known.eq_ignore_ascii_case(value.trim()));
     if known {
-        report.weak(
+        v.weak(
             variable,
             "is a well-known placeholder value (a published example or a common word); set a real secret",
         );
@@ -64,41 +64,40 @@ pub(super) fn placeholder(report: &mut Report, variable: &'static str, value: &s
 
 /// `SECRET_KEY`: required, long and varied outside development; in development a missing key
 /// becomes a random per-process key and weak keys only warn. `None` only with an error recorded.
-pub(super) fn secret_key(report: &mut Report, raw: Option<&str>) -> Option<Secret> {
+pub(super) fn secret_key(v: &mut Vars<'_>) -> Option<Secret> {
     const HOW: &str = "expected at least 32 bytes with at least 16 distinct ones, e.g. from `gatehouse generate-key` or `openssl rand -base64 48`";
-    let Some(key) = raw else {
-        if report.strict() {
-            report.error(
+    let Some(key) = v.get("SECRET_KEY") else {
+        if v.strict() {
+            v.error(
                 "SECRET_KEY",
                 format!("is required outside development/local: {HOW}"),
             );
             return None;
         }
-        report.warn(
+        v.warn(
             "SECRET_KEY",
             "is unset: using a random key for this process only (development); tokens will not survive a restart",
         );
-        return random_token(report, "SECRET_KEY").map(Secret::new);
+        let key = generate_secret_key().map_err(|e| {
+            let message =
+                format!("could not generate a random development key ({e}); set it explicitly");
+            v.error("SECRET_KEY", message);
+        });
+        return key.ok().map(Secret::new);
     };
-    if !placeholder(report, "SECRET_KEY", key) {
+    if !placeholder(v, "SECRET_KEY", key) {
+        let mut seen = [false; 256];
+        key.bytes().for_each(|byte| seen[usize::from(byte)] = true);
         if key.len() < MIN_KEY_BYTES {
-            report.weak("SECRET_KEY", format!("has fewer than 32 bytes: {HOW}"));
-        } else if distinct_bytes(key) < MIN_DISTINCT_BYTES {
-            report.weak(
+            v.weak("SECRET_KEY", format!("has fewer than 32 bytes: {HOW}"));
+        } else if seen.iter().filter(|&&s| s).count() < MIN_DISTINCT_BYTES {
+            v.weak(
                 "SECRET_KEY",
                 format!("has too few distinct bytes (hex keys often do): {HOW}"),
             );
         }
     }
     Some(Secret::new(key))
-}
-
-fn distinct_bytes(value: &str) -> usize {
-    let mut seen = [false; 256];
-    for byte in value.bytes() {
-        seen[usize::from(byte)] = true;
-    }
-    seen.iter().filter(|&&s| s).count()
 }
 
 /// 64 URL-safe characters carrying 384 random bits (48 bytes, 6 bits kept per character), the
@@ -113,28 +112,13 @@ pub fn generate_secret_key() -> Result<String, getrandom::Error> {
         .collect())
 }
 
-fn random_token(report: &mut Report, variable: &'static str) -> Option<String> {
-    generate_secret_key()
-        .map_err(|e| {
-            report.error(
-                variable,
-                format!("could not generate a random development key ({e}); set it explicitly"),
-            );
-        })
-        .ok()
-}
-
 /// `FIRST_SUPERUSER` and `FIRST_SUPERUSER_PASSWORD`: both or neither; in development, neither
 /// means `admin@example.com` with the template's password, which the changethis rule flags.
-pub(super) fn first_superuser(
-    report: &mut Report,
-    email: Option<&str>,
-    password: Option<&str>,
-) -> Option<FirstSuperuser> {
-    let (email, password) = match (email, password) {
-        (None, None) if report.strict() => return None,
+pub(super) fn first_superuser(v: &mut Vars<'_>) -> Option<FirstSuperuser> {
+    let (email, password) = match (v.get("FIRST_SUPERUSER"), v.get("FIRST_SUPERUSER_PASSWORD")) {
+        (None, None) if v.strict() => return None,
         (None, None) => {
-            report.warn(
+            v.warn(
                 "FIRST_SUPERUSER",
                 format!(
                     "is unset: seeding the development superuser {DEVELOPMENT_SUPERUSER} with the template's development password"
@@ -143,14 +127,14 @@ pub(super) fn first_superuser(
             (DEVELOPMENT_SUPERUSER, CHANGETHIS)
         }
         (Some(_), None) => {
-            report.error(
+            v.error(
                 "FIRST_SUPERUSER_PASSWORD",
                 "is required when FIRST_SUPERUSER is set (set both or neither)",
             );
             return None;
         }
         (None, Some(_)) => {
-            report.error(
+            v.error(
                 "FIRST_SUPERUSER",
                 "is required when FIRST_SUPERUSER_PASSWORD is set (set both or neither)",
             );
@@ -158,62 +142,40 @@ pub(super) fn first_superuser(
         }
         (Some(email), Some(password)) => (email, password),
     };
-    let email = Email::parse(email)
-        .map_err(|e| {
-            report.error(
-                "FIRST_SUPERUSER",
-                format!("expected an email address: {}", e.reason()),
-            );
-        })
-        .ok();
-    placeholder(report, "FIRST_SUPERUSER_PASSWORD", password);
-    let password = Password::new(password)
-        .map_err(|_| {
-            report.error(
-                "FIRST_SUPERUSER_PASSWORD",
-                format!("expected {} to {} characters", Password::MIN, Password::MAX),
-            );
-        })
-        .ok();
+    let email = Email::parse(email).map_err(|e| {
+        v.error(
+            "FIRST_SUPERUSER",
+            format!("expected an email address: {}", e.reason()),
+        );
+    });
+    placeholder(v, "FIRST_SUPERUSER_PASSWORD", password);
+    let password = Password::new(password).map_err(|_| {
+        let expected = format!("expected {} to {} characters", Password::MIN, Password::MAX);
+        v.error("FIRST_SUPERUSER_PASSWORD", expected);
+    });
     Some(FirstSuperuser {
-        email: email?,
-        password: password?,
+        email: email.ok()?,
+        password: password.ok()?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::vars::testing::check;
     use super::*;
 
-    fn strict() -> Report {
-        Report::new()
-    }
-
-    fn lenient() -> Report {
-        let mut report = Report::new();
-        report.set_strict(false);
-        report
-    }
+    const CHANGETHIS_SENTENCE: &str = "The value of SECRET_KEY is \"changethis\", for security, please change it, at least for deployments.";
 
     #[test]
-    fn changethis_is_refused_in_production_with_the_contract_text() {
-        let mut report = strict();
-        assert!(secret_key(&mut report, Some("changethis")).is_some());
-        let errors = report.finish().unwrap_err();
+    fn changethis_is_refused_in_production_with_the_contract_text_and_only_warns_in_development() {
+        let (key, result) = check(true, &[("SECRET_KEY", "changethis")], secret_key);
+        assert!(key.is_some());
+        let errors = result.unwrap_err();
         assert_eq!(errors.0.len(), 1, "one line, not one per rule: {errors}");
-        assert_eq!(
-            errors.0[0].message,
-            "The value of SECRET_KEY is \"changethis\", for security, please change it, at least for deployments."
-        );
-    }
-
-    #[test]
-    fn changethis_only_warns_in_development() {
-        let mut report = lenient();
-        secret_key(&mut report, Some("changethis"));
-        let warnings = report.finish().unwrap();
+        assert_eq!(errors.0[0].message, CHANGETHIS_SENTENCE);
+        let (_, result) = check(false, &[("SECRET_KEY", "changethis")], secret_key);
         assert!(
-            warnings[0]
+            result.unwrap()[0]
                 .message
                 .starts_with("The value of SECRET_KEY is \"changethis\"")
         );
@@ -231,81 +193,71 @@ mod tests {
             "Secret",
             EXAMPLE_SECRET_KEY,
         ] {
-            let mut report = strict();
-            secret_key(&mut report, Some(key));
-            let errors = report.finish().unwrap_err();
+            let errors = check(true, &[("SECRET_KEY", key)], secret_key)
+                .1
+                .unwrap_err();
             assert_eq!(errors.0.len(), 1);
             assert_eq!(errors.0[0].variable, "SECRET_KEY");
             assert!(!errors.0[0].message.contains(key), "value echoed: {errors}");
-            let mut report = lenient();
-            secret_key(&mut report, Some(key));
-            assert!(report.finish().is_ok(), "development only warns");
+            let (_, result) = check(false, &[("SECRET_KEY", key)], secret_key);
+            assert!(result.is_ok(), "development only warns");
         }
-    }
-
-    #[test]
-    fn a_generated_key_passes_every_rule() {
         let key = generate_secret_key().unwrap();
-        let mut report = strict();
-        secret_key(&mut report, Some(&key));
-        assert!(report.finish().unwrap().is_empty());
+        let (_, result) = check(true, &[("SECRET_KEY", &key)], secret_key);
+        assert!(
+            result.unwrap().is_empty(),
+            "a generated key passes every rule"
+        );
     }
 
     #[test]
     fn missing_key_is_an_error_in_production_and_random_in_development() {
-        let mut report = strict();
-        assert!(secret_key(&mut report, None).is_none());
-        assert!(report.finish().unwrap_err().names("SECRET_KEY"));
-        let mut report = lenient();
-        let a = secret_key(&mut report, None).unwrap();
-        let b = secret_key(&mut report, None).unwrap();
+        let (key, result) = check(true, &[], secret_key);
+        assert!(key.is_none() && result.unwrap_err().names("SECRET_KEY"));
+        let ((a, b), result) = check(false, &[], |v| {
+            (secret_key(v).unwrap(), secret_key(v).unwrap())
+        });
         assert_ne!(a, b);
         assert!(a.expose().len() >= MIN_KEY_BYTES);
-        assert_eq!(report.finish().unwrap().len(), 2);
+        assert_eq!(result.unwrap().len(), 2);
     }
 
     #[test]
-    fn superuser_needs_both_values() {
-        let mut report = strict();
-        assert!(first_superuser(&mut report, Some("a@example.com"), None).is_none());
-        assert!(
-            report
-                .finish()
-                .unwrap_err()
-                .names("FIRST_SUPERUSER_PASSWORD")
-        );
-        let mut report = strict();
-        assert!(first_superuser(&mut report, None, Some("long enough pw")).is_none());
-        assert!(report.finish().unwrap_err().names("FIRST_SUPERUSER"));
-        let mut report = strict();
-        assert!(first_superuser(&mut report, None, None).is_none());
-        assert!(report.finish().is_ok());
-    }
-
-    #[test]
-    fn superuser_values_are_checked() {
-        let mut report = strict();
-        first_superuser(&mut report, Some("not-an-email"), Some("7chars!"));
-        let errors = report.finish().unwrap_err();
-        assert!(errors.names("FIRST_SUPERUSER"));
-        assert!(errors.names("FIRST_SUPERUSER_PASSWORD"));
-        let mut report = strict();
-        first_superuser(&mut report, Some("a@example.com"), Some("changeme"));
-        assert!(
-            report
-                .finish()
-                .unwrap_err()
-                .names("FIRST_SUPERUSER_PASSWORD")
-        );
+    fn superuser_needs_both_valid_values() {
+        // An empty value is unset.
+        let superuser = |email, password| {
+            let pairs = [
+                ("FIRST_SUPERUSER", email),
+                ("FIRST_SUPERUSER_PASSWORD", password),
+            ];
+            check(true, &pairs, first_superuser)
+        };
+        for (email, password, named) in [
+            ("a@example.com", "", "FIRST_SUPERUSER_PASSWORD"),
+            ("", "long enough pw", "FIRST_SUPERUSER"),
+            ("not-an-email", "7chars!", "FIRST_SUPERUSER"),
+            ("not-an-email", "7chars!", "FIRST_SUPERUSER_PASSWORD"),
+            ("a@example.com", "changeme", "FIRST_SUPERUSER_PASSWORD"),
+        ] {
+            let (seeded, result) = superuser(email, password);
+            assert!(result.unwrap_err().names(named), "{email} {password}");
+            let one_of_two = email.is_empty() || password.is_empty();
+            assert!(
+                !one_of_two || seeded.is_none(),
+                "one of two values seeds nothing"
+            );
+        }
+        let (seeded, result) = superuser("", "");
+        assert!(seeded.is_none() && result.is_ok());
     }
 
     #[test]
     fn development_seeds_the_template_superuser_with_a_warning() {
-        let mut report = lenient();
-        let seeded = first_superuser(&mut report, None, None).unwrap();
+        let (seeded, result) = check(false, &[], first_superuser);
+        let seeded = seeded.unwrap();
         assert_eq!(seeded.email.as_str(), "admin@example.com");
         assert_eq!(seeded.password.expose(), "changethis");
-        let warnings = report.finish().unwrap();
+        let warnings = result.unwrap();
         assert!(warnings.iter().any(|w| w.variable == "FIRST_SUPERUSER"));
         assert!(warnings.iter().any(|w| w.message
             == "The value of FIRST_SUPERUSER_PASSWORD is \"changethis\", for security, please change it, at least for deployments."));

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::parse::{Bounds, list, origin, seconds};
-use super::raw::RawSettings;
-use super::report::Report;
+use super::vars::{Vars, list, origin, seconds};
 
 /// Origins allowed to call the API from a browser.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,94 +42,63 @@ pub struct ServerSettings {
 }
 
 /// Reads the server section; `frontend_host` is the already-validated `FRONTEND_HOST`.
-pub(super) fn settings(
-    report: &mut Report,
-    raw: &RawSettings,
-    frontend_host: &str,
-) -> ServerSettings {
+pub(super) fn settings(v: &mut Vars<'_>, frontend_host: &str) -> ServerSettings {
     ServerSettings {
-        bind: bind(report, raw),
-        docs_enabled: report.boolean("DOCS_ENABLED", raw.docs_enabled.as_deref(), true),
-        max_body_bytes: report.number(
-            "MAX_BODY_BYTES",
-            raw.max_body_bytes.as_deref(),
-            65_536,
-            Bounds::between(1, 16 * 1024 * 1024, "bytes"),
-        ),
-        request_timeout: report.seconds(
-            "REQUEST_TIMEOUT_SECONDS",
-            raw.request_timeout_seconds.as_deref(),
-            10,
-            1..=3_600,
-        ),
-        read_timeout: report.seconds(
-            "READ_TIMEOUT_SECONDS",
-            raw.read_timeout_seconds.as_deref(),
-            5,
-            1..=3_600,
-        ),
-        shutdown_grace: report.seconds(
-            "SHUTDOWN_GRACE_SECONDS",
-            raw.shutdown_grace_seconds.as_deref(),
-            30,
-            0..=3_600,
-        ),
-        trusted_proxies: trusted_proxies(report, raw.trusted_proxies.as_deref()),
-        cors_origins: cors_origins(report, raw.backend_cors_origins.as_deref(), frontend_host),
-        frontend_dir: raw
-            .frontend_dir
-            .as_deref()
-            .and_then(|dir| frontend_dir(report, Path::new(dir))),
+        bind: bind(v),
+        docs_enabled: v.boolean("DOCS_ENABLED", true),
+        max_body_bytes: v.number("MAX_BODY_BYTES", 65_536, 1..=16 * 1024 * 1024, "bytes"),
+        request_timeout: v.seconds("REQUEST_TIMEOUT_SECONDS", 10, 1..=3_600),
+        read_timeout: v.seconds("READ_TIMEOUT_SECONDS", 5, 1..=3_600),
+        shutdown_grace: v.seconds("SHUTDOWN_GRACE_SECONDS", 30, 0..=3_600),
+        trusted_proxies: trusted_proxies(v),
+        cors_origins: cors_origins(v, frontend_host),
+        frontend_dir: v
+            .get("FRONTEND_DIR")
+            .and_then(|dir| frontend_dir(v, Path::new(dir))),
     }
 }
 
 /// `FRONTEND_DIR` as a canonical path, when it is a directory with an `index.html` file: the
 /// server would otherwise start and answer every page with 404 (or, with the page gone, every
 /// client-side route).
-fn frontend_dir(report: &mut Report, dir: &Path) -> Option<PathBuf> {
+fn frontend_dir(v: &mut Vars<'_>, dir: &Path) -> Option<PathBuf> {
     const EXPECTED: &str = "expected the directory of a built front end, holding index.html";
     let problem = match std::fs::canonicalize(dir) {
-        Err(e) => format!("{EXPECTED}; {} cannot be opened: {e}", dir.display()),
-        Ok(real) if !real.is_dir() => format!("{EXPECTED}; {} is not a directory", dir.display()),
-        Ok(real) if !real.join("index.html").is_file() => {
-            format!("{EXPECTED}; {} has no index.html file", dir.display())
-        }
+        Err(e) => format!("cannot be opened: {e}"),
+        Ok(real) if !real.is_dir() => "is not a directory".to_owned(),
+        Ok(real) if !real.join("index.html").is_file() => "has no index.html file".to_owned(),
         Ok(real) => return Some(real),
     };
-    report.error("FRONTEND_DIR", problem);
+    v.error(
+        "FRONTEND_DIR",
+        format!("{EXPECTED}; {} {problem}", dir.display()),
+    );
     None
 }
 
 /// `HOST:PORT`, the address `serve` listens on (and `healthcheck` asks).
-pub(super) fn bind(report: &mut Report, raw: &RawSettings) -> SocketAddr {
+pub(super) fn bind(v: &mut Vars<'_>) -> SocketAddr {
     const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let host = match raw.host.as_deref() {
-        None => LOOPBACK,
-        Some(host) => host.trim().parse().unwrap_or_else(|_| {
-            report.error(
+    let host = v.get("HOST").map_or(LOOPBACK, |host| {
+        host.trim().parse().unwrap_or_else(|_| {
+            v.error(
                 "HOST",
                 "expected an IP address to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
             );
             LOOPBACK
-        }),
-    };
-    let port = report.number(
-        "PORT",
-        raw.port.as_deref(),
-        8000u16,
-        Bounds::between(1, 65535, "a port number"),
-    );
-    SocketAddr::new(host, port)
+        })
+    });
+    SocketAddr::new(host, v.number("PORT", 8000u16, 1..=65535, "a port number"))
 }
 
 /// `FRONTEND_HOST`: an origin, trailing slash removed; the CORS origin and the base of email links.
-pub(super) fn frontend_host(report: &mut Report, raw: Option<&str>) -> String {
+pub(super) fn frontend_host(v: &mut Vars<'_>) -> String {
     const DEFAULT: &str = "http://localhost:5173";
-    let Some(raw) = raw else {
+    let Some(raw) = v.get("FRONTEND_HOST") else {
         return DEFAULT.to_owned();
     };
     origin(raw).unwrap_or_else(|| {
-        report.error(
+        v.error(
             "FRONTEND_HOST",
             "expected an http(s) origin such as https://app.example.com (scheme, host and optional port)",
         );
@@ -139,20 +106,20 @@ pub(super) fn frontend_host(report: &mut Report, raw: Option<&str>) -> String {
     })
 }
 
-fn cors_origins(report: &mut Report, raw: Option<&str>, frontend_host: &str) -> AllowedOrigins {
+fn cors_origins(v: &mut Vars<'_>, frontend_host: &str) -> AllowedOrigins {
     let mut origins = vec![frontend_host.to_owned()];
-    let Some(raw) = raw else {
+    let Some(raw) = v.get("BACKEND_CORS_ORIGINS") else {
         return AllowedOrigins::List(origins);
     };
     let Ok(entries) = list(raw) else {
-        report.error(
+        v.error(
             "BACKEND_CORS_ORIGINS",
             "expected origins separated by commas, or a JSON list of strings",
         );
         return AllowedOrigins::List(origins);
     };
     if entries.iter().any(|entry| entry == "*") {
-        report.weak(
+        v.weak(
             "BACKEND_CORS_ORIGINS",
             "allows `*`, which lets every web site call the API with its visitors' tokens; list the allowed origins instead",
         );
@@ -162,7 +129,7 @@ fn cors_origins(report: &mut Report, raw: Option<&str>, frontend_host: &str) -> 
         match origin(entry) {
             Some(origin) if !origins.contains(&origin) => origins.push(origin),
             Some(_) => {}
-            None => report.error(
+            None => v.error(
                 "BACKEND_CORS_ORIGINS",
                 format!(
                     "entry {} is not an http(s) origin such as https://app.example.com",
@@ -174,27 +141,26 @@ fn cors_origins(report: &mut Report, raw: Option<&str>, frontend_host: &str) -> 
     AllowedOrigins::List(origins)
 }
 
-fn trusted_proxies(report: &mut Report, raw: Option<&str>) -> Vec<IpNet> {
-    let Some(raw) = raw else { return Vec::new() };
-    let mut proxies = Vec::new();
-    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let parsed = entry
-            .parse::<IpNet>()
-            .map(|net| net.trunc())
-            .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from));
-        match parsed {
-            Ok(net) => proxies.push(net),
-            Err(_) => {
-                report.error(
-                    "TRUSTED_PROXIES",
-                    "expected IP addresses or CIDR networks separated by commas, e.g. 10.0.0.0/8, 192.0.2.7",
-                );
-                return Vec::new();
-            }
-        }
-    }
+fn trusted_proxies(v: &mut Vars<'_>) -> Vec<IpNet> {
+    let Some(raw) = v.get("TRUSTED_PROXIES") else {
+        return Vec::new();
+    };
+    let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
+    let parsed: Result<Vec<IpNet>, _> = entries
+        .map(|entry| {
+            let net = entry.parse::<IpNet>().map(|net| net.trunc());
+            net.or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+        })
+        .collect();
+    let Ok(proxies) = parsed else {
+        v.error(
+            "TRUSTED_PROXIES",
+            "expected IP addresses or CIDR networks separated by commas, e.g. 10.0.0.0/8, 192.0.2.7",
+        );
+        return Vec::new();
+    };
     if proxies.iter().any(|net| net.prefix_len() == 0) {
-        report.weak(
+        v.weak(
             "TRUSTED_PROXIES",
             "trusts every address (a /0 network): any client could forge X-Forwarded-For and dodge throttling (SECURITY.md RL-03)",
         );
@@ -208,16 +174,20 @@ pub(super) fn describe(server: &ServerSettings) -> [(&'static str, String); 5] {
         AllowedOrigins::Any => "any (development only)".to_owned(),
         AllowedOrigins::List(list) => list.join(", "),
     };
-    let proxies = if server.trusted_proxies.is_empty() {
+    let proxies: Vec<String> = server
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let proxies = if proxies.is_empty() {
         "none (the socket peer is the client)".to_owned()
     } else {
-        let nets: Vec<String> = server
-            .trusted_proxies
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        nets.join(", ")
+        proxies.join(", ")
     };
+    let frontend = server
+        .frontend_dir
+        .as_ref()
+        .map(|dir| format!("served from {}", dir.display()));
     [
         ("listen on", server.bind.to_string()),
         ("cors origins", origins),
@@ -235,29 +205,24 @@ pub(super) fn describe(server: &ServerSettings) -> [(&'static str, String); 5] {
         ),
         (
             "frontend",
-            server.frontend_dir.as_ref().map_or_else(
-                || "not served".to_owned(),
-                |dir| format!("served from {}", dir.display()),
-            ),
+            frontend.unwrap_or_else(|| "not served".to_owned()),
         ),
     ]
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::vars::testing::{Checked, check};
     use super::*;
 
-    fn validate(raw: &RawSettings, strict: bool) -> (ServerSettings, Report) {
-        let mut report = Report::new();
-        report.set_strict(strict);
-        let server = settings(&mut report, raw, "http://localhost:5173");
-        (server, report)
+    fn validate(strict: bool, pairs: &[(&str, &str)]) -> Checked<ServerSettings> {
+        check(strict, pairs, |v| settings(v, "http://localhost:5173"))
     }
 
     #[test]
     fn defaults() {
-        let (server, report) = validate(&RawSettings::default(), true);
-        assert!(report.finish().unwrap().is_empty());
+        let (server, result) = validate(true, &[]);
+        assert!(result.unwrap().is_empty());
         assert_eq!(server.bind, "127.0.0.1:8000".parse().unwrap());
         assert!(server.docs_enabled);
         assert_eq!(server.max_body_bytes, 65_536);
@@ -281,16 +246,11 @@ mod tests {
         std::fs::write(built.join("index.html"), "<!doctype html>").unwrap();
         std::fs::create_dir_all(scratch.join("empty").join("index.html")).unwrap();
         let check = |dir: &Path| {
-            let raw = RawSettings {
-                frontend_dir: Some(dir.display().to_string()),
-                ..RawSettings::default()
-            };
-            let (server, report) = validate(&raw, true);
-            (server.frontend_dir, report.finish())
+            let (server, result) = validate(true, &[("FRONTEND_DIR", &dir.display().to_string())]);
+            (server.frontend_dir, result)
         };
-
-        let (dir, report) = check(&built.join("assets").join(".."));
-        assert!(report.is_ok());
+        let (dir, result) = check(&built.join("assets").join(".."));
+        assert!(result.is_ok());
         assert_eq!(dir, Some(std::fs::canonicalize(&built).unwrap()));
         for bad in [
             scratch.join("missing"),
@@ -299,10 +259,10 @@ mod tests {
             // index.html must be a file, not a directory of that name.
             scratch.join("empty"),
         ] {
-            let (dir, report) = check(&bad);
+            let (dir, result) = check(&bad);
             assert_eq!(dir, None, "{}", bad.display());
             assert!(
-                report.unwrap_err().names("FRONTEND_DIR"),
+                result.unwrap_err().names("FRONTEND_DIR"),
                 "{}",
                 bad.display()
             );
@@ -311,74 +271,45 @@ mod tests {
     }
 
     #[test]
-    fn cors_origins_from_a_comma_or_json_list() {
+    fn cors_origins_from_a_comma_or_json_list_and_star_only_in_development() {
         for list in [
             "https://a.example.com/, http://localhost:5173/",
             r#"["https://a.example.com/"]"#,
         ] {
-            let raw = RawSettings {
-                backend_cors_origins: Some(list.into()),
-                ..RawSettings::default()
-            };
-            let (server, report) = validate(&raw, true);
-            assert!(report.finish().is_ok());
-            assert_eq!(
-                server.cors_origins,
-                AllowedOrigins::List(vec![
-                    "http://localhost:5173".into(),
-                    "https://a.example.com".into()
-                ])
-            );
+            let (server, result) = validate(true, &[("BACKEND_CORS_ORIGINS", list)]);
+            assert!(result.is_ok());
+            let expected = vec![
+                "http://localhost:5173".into(),
+                "https://a.example.com".into(),
+            ];
+            assert_eq!(server.cors_origins, AllowedOrigins::List(expected));
         }
-    }
-
-    #[test]
-    fn cors_star_is_refused_outside_development() {
-        let raw = RawSettings {
-            backend_cors_origins: Some("*".into()),
-            ..RawSettings::default()
-        };
+        let star = [("BACKEND_CORS_ORIGINS", "*")];
         assert!(
-            validate(&raw, true)
+            validate(true, &star)
                 .1
-                .finish()
                 .unwrap_err()
                 .names("BACKEND_CORS_ORIGINS")
         );
-        let (server, report) = validate(&raw, false);
-        assert_eq!(report.finish().unwrap().len(), 1);
+        let (server, result) = validate(false, &star);
+        assert_eq!(result.unwrap().len(), 1);
         assert_eq!(server.cors_origins, AllowedOrigins::Any);
     }
 
     #[test]
     fn trusted_proxies_are_networks() {
-        let raw = RawSettings {
-            trusted_proxies: Some("10.0.0.1/8, 192.0.2.7,::1".into()),
-            ..RawSettings::default()
-        };
-        let (server, report) = validate(&raw, true);
-        assert!(report.finish().is_ok());
+        let (server, result) = validate(true, &[("TRUSTED_PROXIES", "10.0.0.1/8, 192.0.2.7,::1")]);
+        assert!(result.is_ok());
         let shown: Vec<String> = server
             .trusted_proxies
             .iter()
             .map(ToString::to_string)
             .collect();
         assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]);
-        let everyone = RawSettings {
-            trusted_proxies: Some("0.0.0.0/0".into()),
-            ..RawSettings::default()
-        };
-        assert!(validate(&everyone, true).1.finish().is_err());
-    }
-
-    #[test]
-    fn frontend_host_loses_its_trailing_slash() {
-        let mut report = Report::new();
-        assert_eq!(
-            frontend_host(&mut report, Some("https://app.example.com/")),
-            "https://app.example.com"
+        assert!(
+            validate(true, &[("TRUSTED_PROXIES", "0.0.0.0/0")])
+                .1
+                .is_err()
         );
-        frontend_host(&mut report, Some("app.example.com"));
-        assert!(report.finish().unwrap_err().names("FRONTEND_HOST"));
     }
 }

@@ -1,6 +1,5 @@
 //! The typed, validated configuration and the order in which its sections are checked.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -14,12 +13,11 @@ use super::environment::{self, Environment};
 use super::mail::{self, MailSettings};
 use super::observability::{self, ObservabilitySettings};
 use super::policy::{self, HashingSettings};
-use super::raw::RawSettings;
-use super::report::{ConfigError, ConfigErrors, Report, Warning};
 use super::secrets::{self, FirstSuperuser};
 use super::server::{self, ServerSettings};
+use super::source;
 use super::tokens::{self, AccessTokenSettings};
-use super::{logging, source};
+use super::vars::{ConfigError, ConfigErrors, Vars, Warning, recognise};
 
 /// The only API prefix Gatehouse serves; `API_V1_STR` may only repeat it (CONTRACT.md §11).
 pub const API_V1_STR: &str = "/api/v1";
@@ -58,8 +56,7 @@ impl Settings {
     /// # Errors
     /// Every problem found, one per line; the binary prints them and exits with 78.
     pub fn load() -> Result<(Self, Vec<Warning>), ConfigErrors> {
-        let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        Self::from_vars(source::gather(&dir)?)
+        Self::from_vars(source::gather(&working_dir())?)
     }
 
     /// Validates the given variables alone (no process environment, no `.env`): the pure core
@@ -71,7 +68,7 @@ impl Settings {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<Warning>), ConfigErrors> {
-        validate(&raw_settings(vars)?)
+        validate(Vars::new(&recognise(vars)?))
     }
 
     /// The address `gatehouse serve` listens on (`HOST:PORT` from the environment over `./.env`),
@@ -81,11 +78,10 @@ impl Settings {
     /// # Errors
     /// A `.env` that cannot be read, or a malformed `HOST` or `PORT`.
     pub fn listen_address() -> Result<SocketAddr, ConfigErrors> {
-        let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let raw = raw_settings(source::gather(&dir)?)?;
-        let mut report = Report::new();
-        let address = server::bind(&mut report, &raw);
-        report.finish().map(|_| address)
+        let values = recognise(source::gather(&working_dir())?)?;
+        let mut vars = Vars::new(&values);
+        let address = server::bind(&mut vars);
+        vars.finish().map(|_| address)
     }
 
     /// The effective configuration as `(topic, value)` lines without secrets, for
@@ -96,90 +92,60 @@ impl Settings {
             ("project name", self.project_name.clone()),
         ];
         lines.extend(database::describe(&self.database));
-        lines.push((
-            "log",
-            format!("{:?}, filter {}", self.log.format, self.log.filter),
-        ));
-        lines.push(("access tokens", tokens::describe_settings(&self.tokens)));
+        let log = format!("{:?}, filter {}", self.log.format, self.log.filter);
+        lines.extend([
+            ("log", log),
+            ("access tokens", tokens::describe(&self.tokens)),
+        ]);
         lines.extend(policy::describe(&self.policy, &self.hashing));
         lines.extend(server::describe(&self.server));
         lines.push(("email", mail::describe(self.mail.as_ref())));
+        let superuser = self.first_superuser.as_ref().map(|s| s.email.to_string());
         lines.push((
             "first superuser",
-            self.first_superuser
-                .as_ref()
-                .map_or("none".to_owned(), |s| s.email.to_string()),
+            superuser.unwrap_or_else(|| "none".to_owned()),
         ));
         lines.extend(observability::describe(&self.observability));
         lines
     }
 }
 
-/// The variables as raw optional strings; empty values count as unset, a repeated name keeps
-/// the last value.
-fn raw_settings(
-    vars: impl IntoIterator<Item = (String, String)>,
-) -> Result<RawSettings, ConfigErrors> {
-    let vars: BTreeMap<String, String> = vars
-        .into_iter()
-        .filter(|(_, value)| !value.is_empty())
-        .collect();
-    // Every field is an optional string, so envy cannot fail on a value; keep its message out of
-    // the output anyway, in case a future field type would quote one.
-    envy::from_iter(vars).map_err(|_| {
-        ConfigErrors(vec![ConfigError {
-            variable: "environment",
-            message: "could not be read".to_owned(),
-        }])
-    })
+fn working_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// Checks every section, collecting all problems; the environment goes first because it
 /// decides which weaknesses are errors.
-fn validate(raw: &RawSettings) -> Result<(Settings, Vec<Warning>), ConfigErrors> {
-    let mut report = Report::new();
-    let environment = environment::resolve(
-        &mut report,
-        raw.environment.as_deref(),
-        raw.fastapi_env.as_deref(),
-    );
+fn validate(mut v: Vars<'_>) -> Result<(Settings, Vec<Warning>), ConfigErrors> {
+    let environment = environment::resolve(&mut v);
     let development = environment.is_development();
-    report.set_strict(!development);
-    if raw
-        .api_v1_str
-        .as_deref()
+    v.set_strict(!development);
+    if v.get("API_V1_STR")
         .is_some_and(|prefix| prefix != API_V1_STR)
     {
-        report.error(
+        v.error(
             "API_V1_STR",
             "Gatehouse serves its API under /api/v1 only; unset API_V1_STR or set it to /api/v1",
         );
     }
-    let project_name = raw
-        .project_name
-        .clone()
-        .unwrap_or_else(|| "Gatehouse".to_owned());
-    let secret_key = secrets::secret_key(&mut report, raw.secret_key.as_deref());
-    let database = database::settings(&mut report, raw);
-    let first_superuser = secrets::first_superuser(
-        &mut report,
-        raw.first_superuser.as_deref(),
-        raw.first_superuser_password.as_deref(),
-    );
-    let frontend_host = server::frontend_host(&mut report, raw.frontend_host.as_deref());
-    let server = server::settings(&mut report, raw, &frontend_host);
-    let log = logging::settings(&mut report, raw, development);
-    let tokens = tokens::settings(&mut report, raw, environment, secret_key.as_ref());
+    let project_name = v.get("PROJECT_NAME").unwrap_or("Gatehouse").to_owned();
+    let secret_key = secrets::secret_key(&mut v);
+    let database = database::settings(&mut v);
+    let first_superuser = secrets::first_superuser(&mut v);
+    let frontend_host = server::frontend_host(&mut v);
+    let server = server::settings(&mut v, &frontend_host);
+    let log = observability::log(&mut v, development);
+    let tokens = tokens::settings(&mut v, environment, secret_key.as_ref());
     // Mail links and subjects use the same values as CORS and OpenAPI (CONTRACT.md §4.3, RT-14).
     let policy = Policy {
         frontend_host: frontend_host.clone(),
         project_name: project_name.clone(),
-        ..policy::policy(&mut report, raw)
+        ..policy::policy(&mut v)
     };
-    let hashing = policy::hashing(&mut report, raw);
-    let mail = mail::settings(&mut report, raw, &project_name);
-    let observability = observability::settings(&mut report, raw, server.bind, development);
-    match (report.finish(), secret_key, database, tokens) {
+    let hashing = policy::hashing(&mut v);
+    let mail = mail::settings(&mut v, &project_name);
+    let observability = observability::settings(&mut v, server.bind, development);
+    match (v.finish(), secret_key, database, tokens) {
         (Err(errors), ..) => Err(errors),
         (Ok(warnings), Some(secret_key), Some(database), Some(tokens)) => Ok((
             Settings {
@@ -216,20 +182,16 @@ mod tests {
         "postgres://gatehouse:db-pass-31337@db.example.com/gatehouse?sslmode=verify-full";
 
     fn load(vars: &[(&str, &str)]) -> Result<(Settings, Vec<Warning>), ConfigErrors> {
-        Settings::from_vars(
-            vars.iter()
-                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
-        )
+        Settings::from_vars(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
     }
 
-    fn production(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-        let mut vars = vec![
+    fn production<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let base = [
             ("ENVIRONMENT", "production"),
             ("SECRET_KEY", KEY),
             ("DATABASE_URL", DB),
         ];
-        vars.extend_from_slice(extra);
-        vars
+        base.iter().chain(extra).copied().collect()
     }
 
     #[test]
@@ -282,7 +244,7 @@ mod tests {
         let (settings, warnings) = load(&[("ENVIRONMENT", "development")]).unwrap();
         assert_eq!(
             settings.database.url.expose(),
-            super::database::DEVELOPMENT_DATABASE_URL
+            database::DEVELOPMENT_DATABASE_URL
         );
         assert_eq!(settings.log.format, crate::telemetry::LogFormat::Pretty);
         let warned: Vec<&str> = warnings.iter().map(|w| w.variable).collect();
@@ -403,5 +365,23 @@ mod tests {
         assert!(warnings.is_empty(), "{warnings:?}");
         assert!(settings.observability.sentry.dsn().is_some());
         assert!(!format!("{settings:?}").contains("key@"));
+    }
+
+    #[test]
+    fn env_example_is_a_valid_development_setup_and_refused_in_production() {
+        let example = include_str!("../../../.env.example");
+        let vars: Vec<(String, String)> = dotenvy::from_read_iter(example.as_bytes())
+            .map(Result::unwrap)
+            .collect();
+        assert!(vars.contains(&("SECRET_KEY".into(), super::super::EXAMPLE_SECRET_KEY.into())));
+        let (settings, _) = Settings::from_vars(vars.clone()).unwrap();
+        assert!(settings.environment.is_development());
+        let production = vars
+            .into_iter()
+            .chain([("ENVIRONMENT".into(), "production".into())]);
+        let errors = Settings::from_vars(production).unwrap_err();
+        for variable in ["SECRET_KEY", "DATABASE_URL", "FIRST_SUPERUSER_PASSWORD"] {
+            assert!(errors.names(variable), "{variable} accepted in production");
+        }
     }
 }

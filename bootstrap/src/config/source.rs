@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::Path;
 
-use super::report::{ConfigError, ConfigErrors};
+use super::vars::{ConfigError, ConfigErrors};
 
 /// The variables in force: `.env` in `dir` first, then the process environment over it. The
 /// process environment is never modified (dotenvy's iterator only reads).
