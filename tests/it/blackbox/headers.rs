@@ -349,7 +349,7 @@ async fn switching_the_docs_off_removes_all_three_pages(backend: Backend) {
     }
 }
 
-on_every_backend!(
+storage_independent!(
     every_kind_of_answer_carries_the_security_headers,
     the_docs_have_their_own_csp_that_still_forbids_framing,
     a_valid_request_id_is_echoed_and_any_other_replaced,

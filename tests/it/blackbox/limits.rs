@@ -265,7 +265,7 @@ async fn content_length_with_chunked_cannot_smuggle_a_second_request(backend: Ba
     app.assert_serving().await;
 }
 
-on_every_backend!(
+storage_independent!(
     a_head_never_finished_is_cut_off_after_the_read_timeout,
     a_head_trickled_byte_by_byte_is_cut_off_after_the_read_timeout,
     an_idle_kept_alive_connection_is_closed_after_the_read_timeout,

@@ -349,7 +349,7 @@ async fn production_has_no_private_route_in_the_document_or_the_router(backend: 
     );
 }
 
-on_every_backend!(
+storage_independent!(
     served_document_meets_the_contract,
     committed_document_meets_the_contract_and_matches_the_served_one,
     production_has_no_private_route_in_the_document_or_the_router,

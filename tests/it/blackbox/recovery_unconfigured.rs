@@ -160,7 +160,7 @@ async fn recovery_preview_is_for_superusers_only(backend: Backend) {
     );
 }
 
-on_every_backend!(
+storage_independent!(
     recovery_answers_the_same_200_for_known_unknown_and_odd_addresses,
     reset_refuses_a_token_it_never_issued,
     recovery_preview_renders_html_with_a_subject_header_for_known_users,

@@ -155,7 +155,7 @@ async fn users_me_is_never_parsed_as_an_id(backend: Backend) {
     assert_eq!(body["full_name"], "Me");
 }
 
-on_every_backend!(
+storage_independent!(
     the_other_slash_form_redirects_absolutely_keeping_the_query,
     the_redirect_is_built_from_the_host_header,
     a_known_path_with_the_wrong_method_is_405_with_allow,

@@ -92,7 +92,7 @@ async fn test_email_is_for_superusers_only(backend: Backend) {
     );
 }
 
-on_every_backend!(
+storage_independent!(
     health_check_is_true_as_json_without_auth,
     test_email_without_email_configured_is_400_for_a_valid_address,
     test_email_validates_email_to,

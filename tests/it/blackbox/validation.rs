@@ -380,7 +380,7 @@ async fn logout_scope_outside_the_enum_is_an_enum_error(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "the refused logout ended nothing");
 }
 
-on_every_backend!(
+storage_independent!(
     the_error_object_keys_come_in_pydantic_order,
     missing_body_is_reported_at_body_with_null_input,
     string_type_reports_the_non_string_input,
