@@ -72,6 +72,34 @@ pub struct Account {
     pub password: String,
 }
 
+/// An access token and the refresh token of its session.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Pair {
+    /// Reads a 200 token answer (route 1, `/auth/login`, `/auth/refresh`), failing the test
+    /// on any other status.
+    pub async fn from_response(response: Response) -> Self {
+        let (status, body) = status_json(response).await;
+        assert_eq!(status, StatusCode::OK, "expected a token pair, got {body}");
+        Self::from_body(&body)
+    }
+
+    /// The pair in a token body.
+    pub fn from_body(body: &Value) -> Self {
+        Self {
+            access: body["access_token"].as_str().expect("access_token").into(),
+            refresh: body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .into(),
+        }
+    }
+}
+
 /// A running Gatehouse and a client for it.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -270,19 +298,14 @@ impl TestApp {
             .expect("login request")
     }
 
-    /// Logs in and returns the token response body, failing the test unless 200.
-    pub async fn tokens(&self, email: &str, password: &str) -> Value {
-        let response = self.login(email, password).await;
-        assert_eq!(response.status(), StatusCode::OK, "login of {email} failed");
-        response.json().await.expect("token JSON")
+    /// Logs in through route 1, failing the test unless 200.
+    pub async fn tokens(&self, email: &str, password: &str) -> Pair {
+        Pair::from_response(self.login(email, password).await).await
     }
 
     /// Logs in and returns the access token.
     pub async fn token(&self, email: &str, password: &str) -> String {
-        self.tokens(email, password).await["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
+        self.tokens(email, password).await.access
     }
 
     /// The superuser's access token.

@@ -2,6 +2,7 @@
 //! 403-CV, 401-NA), token-pair helpers, the golden steps' Dave, and the SQL view of a
 //! refresh-token family, shared by the session, token and replica tests.
 
+pub use gatehouse_tests::app::Pair;
 use gatehouse_tests::app::{Account, Backend, TestApp, send, status_json};
 use reqwest::{Response, StatusCode};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
@@ -12,34 +13,6 @@ use uuid::Uuid;
 
 /// `POST /auth/logout`.
 pub const LOGOUT: &str = "/api/v1/auth/logout";
-
-/// An access token and the refresh token of its session.
-#[derive(Clone, Debug)]
-pub struct Pair {
-    pub access: String,
-    pub refresh: String,
-}
-
-impl Pair {
-    /// Reads a 200 token answer (route 1, `/auth/login`, `/auth/refresh`), failing the test
-    /// on any other status.
-    pub async fn from_response(response: Response) -> Self {
-        let (status, body) = status_json(response).await;
-        assert_eq!(status, StatusCode::OK, "expected a token pair, got {body}");
-        Self::from_body(&body)
-    }
-
-    /// The pair in a token body.
-    pub fn from_body(body: &Value) -> Self {
-        Self {
-            access: body["access_token"].as_str().expect("access_token").into(),
-            refresh: body["refresh_token"]
-                .as_str()
-                .expect("refresh_token")
-                .into(),
-        }
-    }
-}
 
 /// A fresh app on `backend` where Dave has signed up: where the golden sequence's steps 9
 /// and 10 (CONTRACT.md §12) start.
@@ -58,7 +31,7 @@ pub async fn app_with_dave(backend: Backend) -> (TestApp, Account) {
 
 /// Logs `account` in through route 1.
 pub async fn log_in(app: &TestApp, account: &Account) -> Pair {
-    Pair::from_response(app.login(&account.email, &account.password).await).await
+    app.tokens(&account.email, &account.password).await
 }
 
 /// Refreshes `refresh`, failing the test unless it is 200.

@@ -199,8 +199,7 @@ async fn a_lost_database_is_503_within_the_acquire_timeout_and_service_resumes_b
     let app = Arc::new(TestApp::spawn_on(db, pool, Options::unthrottled()).await);
     let (account, _) = app.new_user().await;
     let tokens = app.tokens(&account.email, &account.password).await;
-    let access = tokens["access_token"].as_str().expect("access token");
-    let refresh = tokens["refresh_token"].as_str().expect("refresh token");
+    let (access, refresh) = (tokens.access.as_str(), tokens.refresh.as_str());
     let mut load = Load::start(&app);
     load.until("200 before the cut", 5, |a| a.status == StatusCode::OK)
         .await;

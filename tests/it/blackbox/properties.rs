@@ -174,8 +174,8 @@ impl World<'_> {
         Identity {
             account,
             id,
-            access: tokens["access_token"].as_str().expect("token").to_owned(),
-            refresh: tokens["refresh_token"].as_str().expect("token").to_owned(),
+            access: tokens.access,
+            refresh: tokens.refresh,
         }
     }
 

@@ -174,15 +174,11 @@ async fn golden_step_11_the_emailed_token_resets_once_and_ends_every_session(bac
     );
     for session in &sessions {
         assert_eq!(
-            status_json(app.me(session["access_token"].as_str().unwrap()).await).await,
+            status_json(app.me(&session.access).await).await,
             invalid_credentials()
         );
         assert_eq!(
-            status_json(
-                app.refresh(session["refresh_token"].as_str().unwrap())
-                    .await
-            )
-            .await,
+            status_json(app.refresh(&session.refresh).await).await,
             (
                 StatusCode::UNAUTHORIZED,
                 json!({"detail": "Invalid refresh token"})

@@ -477,7 +477,7 @@ async fn refresh_allows_thirty_invalid_tokens_per_ip_per_minute(backend: Backend
     let refreshed = Answer::of(
         app.post("/api/v1/auth/refresh")
             .header("x-forwarded-for", "198.51.100.61")
-            .json(&json!({ "refresh_token": tokens["refresh_token"] })),
+            .json(&json!({ "refresh_token": tokens.refresh })),
     )
     .await;
     assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");

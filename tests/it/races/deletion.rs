@@ -52,10 +52,9 @@ impl Victim {
         let mut sessions = Vec::with_capacity(COPIES + 1);
         for _ in 0..=COPIES {
             let tokens = app.tokens(&account.email, &account.password).await;
-            let token = |name: &str| tokens[name].as_str().expect("a token").to_owned();
             sessions.push(Session {
-                access: token("access_token"),
-                refresh: token("refresh_token"),
+                access: tokens.access,
+                refresh: tokens.refresh,
             });
         }
         Self {

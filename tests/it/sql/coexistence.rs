@@ -194,13 +194,8 @@ async fn a_password_the_template_changes_ends_gatehouse_sessions_but_gatehouse_o
     // must end no session; the second session sees it.
     let first = app.tokens("pat@example.com", PASSWORD).await;
     let second = app.tokens("pat@example.com", PASSWORD).await;
-    let access =
-        |tokens: &serde_json::Value| tokens["access_token"].as_str().expect("access").to_owned();
-    let (status, sessions) = send(
-        app.get("/api/v1/auth/sessions")
-            .bearer_auth(access(&second)),
-    )
-    .await;
+    let (status, sessions) =
+        send(app.get("/api/v1/auth/sessions").bearer_auth(&second.access)).await;
     assert_eq!(
         (status, sessions["count"].clone()),
         (StatusCode::OK, json!(2)),
@@ -210,22 +205,22 @@ async fn a_password_the_template_changes_ends_gatehouse_sessions_but_gatehouse_o
     // Gatehouse's own password change keeps the caller's session.
     let changed = send(
         app.patch("/api/v1/users/me/password")
-            .bearer_auth(access(&first))
+            .bearer_auth(&first.access)
             .json(&json!({"current_password": PASSWORD, "new_password": "gatehouse password 2"})),
     )
     .await;
     assert_eq!(changed.0, StatusCode::OK, "{changed:?}");
-    assert_eq!(app.me(&access(&first)).await.status(), StatusCode::OK);
+    assert_eq!(app.me(&first.access).await.status(), StatusCode::OK);
 
     let new_hash = bcrypt::hash("template password 3", 4).expect("a bcrypt hash");
     template_updates(&template, "pat@example.com", "hashed_password", &new_hash).await;
 
     assert_eq!(
-        app.me(&access(&first)).await.status(),
+        app.me(&first.access).await.status(),
         StatusCode::FORBIDDEN,
         "the template's change ends the session at its next use"
     );
-    let refresh = first["refresh_token"].as_str().expect("refresh");
+    let refresh = first.refresh.as_str();
     assert_eq!(
         app.refresh(refresh).await.status(),
         StatusCode::UNAUTHORIZED
