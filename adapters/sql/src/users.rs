@@ -201,7 +201,9 @@ impl UserRepository for SqlUsers {
     ) -> Result<User, UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra)?;
         let result = update_in(&self.0, &txn, id, patch, sessions).await;
-        finish(txn, result.is_ok()).await.map_err(infra)?;
+        let finished = finish(txn, result.is_ok()).await;
+        self.0.wrote_principal(id.as_uuid());
+        finished.map_err(infra)?;
         result
     }
 
@@ -221,13 +223,17 @@ impl UserRepository for SqlUsers {
             .exec(&txn)
             .await
             .map_err(infra)?;
-        txn.commit().await.map_err(infra)
+        let committed = txn.commit().await;
+        self.0.wrote_principal(id.as_uuid());
+        committed.map_err(infra)
     }
 
     async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra)?;
         let result = delete_in(&txn, id.as_uuid()).await;
-        finish(txn, result.is_ok()).await.map_err(infra)?;
+        let finished = finish(txn, result.is_ok()).await;
+        self.0.wrote_principal(id.as_uuid());
+        finished.map_err(infra)?;
         result
     }
 }

@@ -35,6 +35,7 @@ mod logout;
 mod openapi;
 mod outage;
 mod password_upgrade;
+mod principal_cache;
 mod private;
 mod properties;
 mod recovery;

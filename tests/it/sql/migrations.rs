@@ -17,12 +17,13 @@ use uuid::Uuid;
 use super::count_rows;
 
 /// Every migration, oldest first: a new one is added here.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "m20261125_000001_template_schema",
     "m20261125_000002_gatehouse_auth",
     "m20261125_000003_throttle_backoff",
     "m20261204_000004_email_key_idna",
     "m20261204_000005_template_coexistence",
+    "m20261205_000006_principal_notify",
 ];
 
 /// One line per column, constraint and index of the database, read from its catalog.
