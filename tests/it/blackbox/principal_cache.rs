@@ -56,13 +56,29 @@ async fn listening(app: &TestApp) {
     until(app, "the listener listens", |s| s.listening).await;
 }
 
-/// Two replicas on one fresh PostgreSQL database, both caching and listening.
-async fn two_replicas() -> (TestApp, TestApp) {
-    let a = TestApp::spawn_with(Backend::Sql, cached()).await;
+/// A caching app on a fresh PostgreSQL database whose listener goes through a proxy the test
+/// controls (the runtime pool does not), listening.
+async fn behind_a_proxy() -> (TestApp, TcpProxy) {
+    let db = TestDatabase::postgres(true).await;
+    let proxy = TcpProxy::start(address(db.url())).await;
+    let via = with_address(db.url(), "127.0.0.1", proxy.port());
+    let pool = db.runtime_options();
+    let options = Options {
+        principal_cache: PrincipalCache::Via(via),
+        ..Options::unthrottled()
+    };
+    let app = TestApp::spawn_on(db, pool, options).await;
+    listening(&app).await;
+    (app, proxy)
+}
+
+/// Two caching replicas on one fresh PostgreSQL database, both listening; the first one's
+/// listener through the returned proxy.
+async fn two_replicas() -> (TestApp, TestApp, TcpProxy) {
+    let (a, proxy) = behind_a_proxy().await;
     let b = a.spawn_replica().await;
-    listening(&a).await;
     listening(&b).await;
-    (a, b)
+    (a, b, proxy)
 }
 
 async fn me_status(app: &TestApp, access: &str) -> StatusCode {
@@ -129,17 +145,21 @@ impl Write {
 }
 
 /// Warms both caches with a session of a fresh user, makes `write` on `a` (200), and checks
-/// that `a` refuses that session's next request at once and `b` soon.
+/// that `a` refuses that session's next request at once and `b` soon. `a`'s listener is
+/// stalled meanwhile (connected, but no notification gets through), so `a` cannot owe its
+/// refusal to the notification of its own write: it must have invalidated locally.
 async fn a_write_on_one_replica_ends_the_principal_on_both(write: Write) {
-    let (a, b) = two_replicas().await;
+    let (a, b, a_listener) = two_replicas().await;
     let (account, id) = a.new_user().await;
     // The session the write ends; a password change ends the caller's *other* sessions.
     let victim = log_in(&a, &account).await;
     let caller: Pair = log_in(&a, &account).await;
-    warm(&a, &victim.access).await;
-    warm(&b, &victim.access).await;
-
     let admin = a.admin_token().await;
+    warm(&b, &victim.access).await;
+    // Stalled before warming: a late notification of the logins above cannot empty the
+    // cache after it was warmed, so the refusal below is the write's own doing.
+    a_listener.stall();
+    warm(&a, &victim.access).await;
     let (status, body) = match write {
         Write::Logout => send(a.post(LOGOUT).bearer_auth(&victim.access)).await,
         Write::PasswordChange => {
@@ -170,8 +190,15 @@ async fn a_write_on_one_replica_ends_the_principal_on_both(write: Write) {
         write.refusal(),
         "{write:?}: the replica that wrote refuses the next request at once"
     );
+    let seen = stats(&a);
+    assert!(
+        seen.listening && seen.disconnects == 0,
+        "{write:?}: the stalled listener was given up (its heartbeat waits 2 s) before the \
+         check, which then proves nothing: {seen:?}"
+    );
     let took = refused_soon(&b, &victim.access, write.refusal()).await;
     eprintln!("{write:?}: the other replica refused after {took:?}");
+    a_listener.resume();
 }
 
 #[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
@@ -290,16 +317,7 @@ async fn a_terminated_listener_is_replaced_and_the_cache_cleared_before_use() {
 #[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_the_listener_is_away_the_cache_is_bypassed() {
-    let db = TestDatabase::postgres(true).await;
-    let proxy = TcpProxy::start(address(db.url())).await;
-    let via = with_address(db.url(), "127.0.0.1", proxy.port());
-    let pool = db.runtime_options();
-    let options = Options {
-        principal_cache: PrincipalCache::Via(via),
-        ..Options::unthrottled()
-    };
-    let app = TestApp::spawn_on(db, pool, options).await;
-    listening(&app).await;
+    let (app, proxy) = behind_a_proxy().await;
     let other = app.sql().await.expect("a SQL backend");
     let (account, id) = app.new_user().await;
     let pair = log_in(&app, &account).await;
@@ -344,4 +362,42 @@ async fn sqlite_has_no_principal_cache() {
         .with_principal_cache(&db.options())
         .expect("accepted and ignored");
     assert_eq!(store.principal_cache_stats(), None);
+}
+
+/// The listener's connection silently dead (the proxy holds every byte, nothing is closed):
+/// its heartbeat gives it up within seconds, after which the cache is bypassed; once bytes
+/// flow again a new connection listens and the cache is used again.
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_listener_is_given_up_by_its_heartbeat() {
+    let (app, proxy) = behind_a_proxy().await;
+    let other = app.sql().await.expect("a SQL backend");
+    let (account, id) = app.new_user().await;
+    let pair = log_in(&app, &account).await;
+    warm(&app, &pair.access).await;
+
+    proxy.stall();
+    until(&app, "the heartbeat gives the listener up", |s| {
+        !s.listening
+    })
+    .await;
+    direct(&other, DEACTIVATE, &id).await;
+    assert_eq!(
+        me_status(&app, &pair.access).await,
+        StatusCode::BAD_REQUEST,
+        "bypassed: the change is seen by the very next request"
+    );
+
+    proxy.resume();
+    until(&app, "the listener is back", |s| {
+        s.listening && s.connects == 2
+    })
+    .await;
+    direct(&other, REACTIVATE, &id).await;
+    let start = Instant::now();
+    while me_status(&app, &pair.access).await != StatusCode::OK {
+        assert!(start.elapsed() < DEADLINE, "the reactivation was not seen");
+        tokio::time::sleep(POLL).await;
+    }
+    warm(&app, &pair.access).await;
 }
