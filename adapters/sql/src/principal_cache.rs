@@ -73,7 +73,7 @@ struct Shard {
 /// What a lookup found.
 pub(crate) enum Lookup {
     /// A principal stored since the last invalidation of its user.
-    Hit(Principal),
+    Hit(Box<Principal>),
     /// Nothing stored: load it, then offer it to [`PrincipalCache::store`] with this ticket.
     Miss(Ticket),
     /// The cache is not in use (no listener): load it and store nothing.
@@ -151,7 +151,7 @@ impl PrincipalCache {
         let key = (user.as_uuid(), session.as_uuid());
         match shard.entries.get(&key) {
             Some((principal, stored)) if stored.elapsed() < TTL => {
-                let principal = principal.clone();
+                let principal = Box::new(principal.clone());
                 drop(shard);
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Lookup::Hit(principal);
@@ -439,7 +439,7 @@ mod tests {
 
     fn hit(cache: &PrincipalCache, user: UserId, session: SessionId) -> Option<bool> {
         match cache.lookup(user, session) {
-            Lookup::Hit((u, _)) => Some(u.is_active),
+            Lookup::Hit(found) => Some(found.0.is_active),
             _ => None,
         }
     }

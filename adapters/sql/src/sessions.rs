@@ -410,7 +410,7 @@ impl SessionStore for SqlSessions {
             .principal_cache()
             .map(|c| (c, c.lookup(user, session)))
         {
-            Some((_, Lookup::Hit(principal))) => return Ok(Some(principal)),
+            Some((_, Lookup::Hit(principal))) => return Ok(Some(*principal)),
             Some((cache, Lookup::Miss(ticket))) => Some((cache, ticket)),
             Some((_, Lookup::Bypass)) | None => None,
         };
