@@ -19,9 +19,10 @@
 //!   rows before a write committed never stores its answer after that write's invalidation.
 //! - **No listener** (start-up, connection lost, reconnecting, triggers missing): every lookup
 //!   is bypassed and nothing is stored; when the listener is back (it has run `LISTEN` and seen
-//!   the triggers), the whole cache is cleared before it is used again, as notifications may
-//!   have been missed meanwhile. A listener connection that fails silently is found by a
-//!   heartbeat on it every [`HEARTBEAT`].
+//!   the triggers, and a notification it sent itself came back through it), the whole cache is
+//!   cleared before it is used again, as notifications may have been missed meanwhile. A
+//!   listener connection that fails silently is found by that heartbeat, repeated every
+//!   [`HEARTBEAT`].
 //!
 //! Bounded: at most [`SHARDS`] × [`PER_SHARD`] principals, each kept at most [`TTL`] (a
 //! backstop; coherence does not rely on it). SQLite has no `NOTIFY`, so there is no cache there.
@@ -38,6 +39,9 @@ use uuid::Uuid;
 
 /// The channel migration 000006's triggers notify on; the payload is a user id, or `*` for all.
 pub(crate) const CHANNEL: &str = "gatehouse_principal";
+
+/// The start of the payloads the listeners' heartbeats send themselves (not a user id).
+const HEARTBEAT_PREFIX: &str = "heartbeat:";
 
 /// The `application_name` of the listener's connection (`pg_stat_activity`).
 pub const LISTENER_APPLICATION_NAME: &str = "gatehouse-principal-listener";
@@ -225,8 +229,12 @@ impl PrincipalCache {
         }
     }
 
-    /// Acts on one notification's payload: a user id, or `*` (or anything unexpected) for all.
+    /// Acts on one notification's payload: a user id, or `*` (or anything unexpected) for all;
+    /// the heartbeats of other listeners are nothing.
     fn notified(&self, payload: &str) {
+        if payload.starts_with(HEARTBEAT_PREFIX) {
+            return;
+        }
         match Uuid::parse_str(payload) {
             Ok(user) => self.invalidate(user),
             Err(_) => self.invalidate_all(),
@@ -253,7 +261,7 @@ enum Lost {
     Database(#[from] sea_orm::sqlx::Error),
     #[error("the connection closed")]
     Closed,
-    #[error("the heartbeat took longer than {HEARTBEAT_TIMEOUT:?}")]
+    #[error("the heartbeat did not come back within {HEARTBEAT_TIMEOUT:?}")]
     Silent,
     #[error("the notification triggers of migration 000006 are missing or disabled")]
     NoTriggers,
@@ -334,10 +342,26 @@ async fn listen(cache: &PrincipalCache, options: &PgConnectOptions) -> Lost {
     if let Err(error) = listener.listen(CHANNEL).await {
         return error.into();
     }
-    match triggers_present(&mut listener).await {
-        Ok(true) => {}
-        Ok(false) => return Lost::NoTriggers,
-        Err(error) => return error.into(),
+    let mut probes = Probes::new();
+    // Used only once a first probe has come back through this very connection: `LISTEN`
+    // "succeeds" behind a transaction-mode pooler too, where nothing would ever arrive.
+    let first = probes.next();
+    let proved = tokio::time::timeout(HEARTBEAT_TIMEOUT, async {
+        send_probe(&mut listener, &first).await?;
+        loop {
+            match listener.try_recv().await? {
+                Some(notification) if notification.payload() == first => return Ok(()),
+                // Anything else is moot: the cache is cleared when it is turned on below.
+                Some(_) => {}
+                None => return Err(Lost::Closed),
+            }
+        }
+    })
+    .await;
+    match proved {
+        Ok(Ok(())) => {}
+        Ok(Err(lost)) => return lost,
+        Err(_) => return Lost::Silent,
     }
     cache.set_listening(true);
     tracing::info!(
@@ -347,21 +371,36 @@ async fn listen(cache: &PrincipalCache, options: &PgConnectOptions) -> Lost {
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     heartbeat.tick().await;
+    // The probe sent and not yet back, and when it was sent.
+    let mut pending: Option<(String, Instant)> = None;
     loop {
         // `try_recv` is cancel-safe (sqlx reads a message only once it is whole), so the
-        // heartbeat may interrupt it; notifications arriving during the heartbeat's query are
-        // buffered by the listener and returned first by the next `try_recv`.
+        // heartbeat may interrupt it; notifications arriving during the heartbeat's statements
+        // are buffered by the listener and returned first by the next `try_recv`.
         tokio::select! {
             received = listener.try_recv() => match received {
-                Ok(Some(notification)) => cache.notified(notification.payload()),
+                Ok(Some(notification)) => {
+                    let payload = notification.payload();
+                    if pending.as_ref().is_some_and(|(sent, _)| sent == payload) {
+                        pending = None;
+                    } else {
+                        cache.notified(payload);
+                    }
+                }
                 Ok(None) => return Lost::Closed,
                 Err(error) => return error.into(),
             },
             _ = heartbeat.tick() => {
-                match tokio::time::timeout(HEARTBEAT_TIMEOUT, triggers_present(&mut listener)).await {
-                    Ok(Ok(true)) => {}
-                    Ok(Ok(false)) => return Lost::NoTriggers,
-                    Ok(Err(error)) => return error.into(),
+                if let Some((_, sent)) = &pending {
+                    if sent.elapsed() > HEARTBEAT_TIMEOUT {
+                        return Lost::Silent;
+                    }
+                    continue;
+                }
+                let probe = probes.next();
+                match tokio::time::timeout(HEARTBEAT_TIMEOUT, send_probe(&mut listener, &probe)).await {
+                    Ok(Ok(())) => pending = Some((probe, Instant::now())),
+                    Ok(Err(lost)) => return lost,
                     Err(_) => return Lost::Silent,
                 }
             }
@@ -369,18 +408,49 @@ async fn listen(cache: &PrincipalCache, options: &PgConnectOptions) -> Lost {
     }
 }
 
-/// Whether both row triggers of migration 000006 exist and fire on the tables this connection
-/// sees. Without them nothing would tell the cache of a change, so it must not be used (a
-/// replica of this release serving before the migration ran, or after a `migrate down`).
-async fn triggers_present(listener: &mut PgListener) -> Result<bool, sea_orm::sqlx::Error> {
-    sea_orm::sqlx::query_scalar::<_, bool>(
+/// The heartbeat's payloads: `heartbeat:<random>:<n>`, unique to this listening session.
+/// Every listener receives every replica's; [`PrincipalCache::notified`] ignores them.
+struct Probes {
+    prefix: String,
+    sent: u64,
+}
+
+impl Probes {
+    fn new() -> Self {
+        Self {
+            prefix: format!("{HEARTBEAT_PREFIX}{}", Uuid::new_v4()),
+            sent: 0,
+        }
+    }
+
+    fn next(&mut self) -> String {
+        self.sent += 1;
+        format!("{}:{}", self.prefix, self.sent)
+    }
+}
+
+/// One heartbeat on the listener's own connection: fails unless migration 000006's triggers
+/// exist and fire on the tables this connection sees (without them nothing would tell the
+/// cache of a change: a replica of this release serving before the migration ran, or after a
+/// `migrate down`), then notifies `probe`, which must come back through this connection.
+async fn send_probe(listener: &mut PgListener, probe: &str) -> Result<(), Lost> {
+    let present = sea_orm::sqlx::query_scalar::<_, bool>(
         "SELECT count(*) = 2 FROM pg_trigger \
          WHERE tgrelid IN ('\"user\"'::regclass, 'gatehouse_session'::regclass) \
          AND tgname IN ('gatehouse_user_principal', 'gatehouse_session_principal') \
          AND tgenabled IN ('O', 'A')",
     )
-    .fetch_one(listener)
-    .await
+    .fetch_one(&mut *listener)
+    .await?;
+    if !present {
+        return Err(Lost::NoTriggers);
+    }
+    sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(probe)
+        .execute(&mut *listener)
+        .await?;
+    Ok(())
 }
 
 /// The cache and its listener task, as the store's handles hold them: the task stops when
@@ -510,6 +580,16 @@ mod tests {
         assert_eq!(hit(&cache, user, session), None, "cleared on reconnect");
         let stats = cache.stats();
         assert_eq!((stats.connects, stats.disconnects), (2, 1));
+    }
+
+    #[test]
+    fn a_heartbeat_is_nothing_to_the_cache() {
+        let cache = on();
+        let (user, session) = (UserId::random(), SessionId::random());
+        let t = ticket(&cache, user, session);
+        cache.store(t, user, session, principal(user, true));
+        cache.notified(&Probes::new().next());
+        assert_eq!(hit(&cache, user, session), Some(true));
     }
 
     #[test]
