@@ -401,3 +401,49 @@ async fn a_silent_listener_is_given_up_by_its_heartbeat() {
     }
     warm(&app, &pair.access).await;
 }
+
+/// Without migration 000006's triggers nothing would tell the cache of a change: a trigger
+/// disabled (as an operator's off switch, or a schema rolled back) turns every replica's cache
+/// off within its next heartbeat, and enabling it again turns it back on.
+#[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_triggers_the_cache_is_bypassed() {
+    let app = TestApp::spawn_with(Backend::Sql, cached()).await;
+    listening(&app).await;
+    let other = app.sql().await.expect("a SQL backend");
+    let (account, id) = app.new_user().await;
+    let pair = log_in(&app, &account).await;
+    warm(&app, &pair.access).await;
+
+    other
+        .execute_unprepared(
+            "ALTER TABLE gatehouse_session DISABLE TRIGGER gatehouse_session_principal",
+        )
+        .await
+        .expect("disable the trigger");
+    until(&app, "the heartbeat finds the trigger off", |s| {
+        !s.listening
+    })
+    .await;
+    direct(&other, DEACTIVATE, &id).await;
+    assert_eq!(
+        me_status(&app, &pair.access).await,
+        StatusCode::BAD_REQUEST,
+        "bypassed: the change is seen by the very next request"
+    );
+
+    other
+        .execute_unprepared(
+            "ALTER TABLE gatehouse_session ENABLE TRIGGER gatehouse_session_principal",
+        )
+        .await
+        .expect("enable the trigger");
+    until(&app, "the listener is back", |s| s.listening).await;
+    direct(&other, REACTIVATE, &id).await;
+    let start = Instant::now();
+    while me_status(&app, &pair.access).await != StatusCode::OK {
+        assert!(start.elapsed() < DEADLINE, "the reactivation was not seen");
+        tokio::time::sleep(POLL).await;
+    }
+    warm(&app, &pair.access).await;
+}
