@@ -88,6 +88,11 @@ pub async fn assemble(settings: Settings, migrate: bool) -> Result<Service, Star
         migrations.up(None).await?;
         tracing::info!("database schema is current");
     }
+    // On PostgreSQL the principal of each request is served from a per-process cache kept
+    // coherent by LISTEN/NOTIFY (docs/principal-cache.md), listening through the direct
+    // endpoint when one is configured: a transaction-mode pooler cannot LISTEN. After the
+    // migrations, so a fresh database already has the triggers when the listener looks.
+    let store = store.with_principal_cache(&settings.database.migration_options())?;
     let (mailer, mail): (Arc<dyn Mailer>, _) = match settings.mail {
         Some(mail) => {
             let (mailer, worker) = smtp_mailer(smtp_config(mail), Delivery::default())?;

@@ -12,6 +12,7 @@ mod m20261125_000002_gatehouse_auth;
 mod m20261125_000003_throttle_backoff;
 mod m20261204_000004_email_key_idna;
 mod m20261204_000005_template_coexistence;
+mod m20261205_000006_principal_notify;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_throttle_backoff::Migration),
             Box::new(m20261204_000004_email_key_idna::Migration),
             Box::new(m20261204_000005_template_coexistence::Migration),
+            Box::new(m20261205_000006_principal_notify::Migration),
         ]
     }
 }

@@ -47,6 +47,22 @@ pub struct Options {
     /// The access-token format; `None` is JWT HS256 with a random secret.
     pub token_format: Option<TokenFormat>,
     pub access_ttl: time::Duration,
+    /// Whether (and through what) the SQL adapter keeps its principal cache; off by default,
+    /// so the suites test the storage itself and what they write with plain SQL is seen at
+    /// once (with the cache, other writers are seen when their notification arrives).
+    pub principal_cache: PrincipalCache,
+}
+
+/// The principal cache of a test instance on PostgreSQL (docs/principal-cache.md); SQLite has
+/// none whatever this says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PrincipalCache {
+    #[default]
+    Off,
+    /// Listening through the runtime pool's URL (the pooler's, when there is one).
+    On,
+    /// Listening through this URL (e.g. a proxy the test can cut).
+    Via(String),
 }
 
 impl Default for Options {
@@ -61,6 +77,7 @@ impl Default for Options {
             mailer: None,
             token_format: None,
             access_ttl: time::Duration::minutes(15),
+            principal_cache: PrincipalCache::Off,
         }
     }
 }
@@ -116,6 +133,10 @@ pub struct TestApp {
     pub app: Arc<Gatehouse>,
     /// The database URL when running on SQL.
     pub database_url: Option<String>,
+    /// The SQL store behind the ports when running on SQL (the principal cache's state).
+    pub sql_store: Option<gatehouse_sql::SqlStore>,
+    /// Whether this instance keeps a principal cache; its replicas do too.
+    principal_cache: bool,
     /// This instance's `SECRET_KEY`: the HS256 key (unless another format was chosen) and
     /// the root of the derived keys, such as the one deriving refresh-token successors.
     pub secret_key: Vec<u8>,
@@ -171,7 +192,17 @@ impl TestApp {
         });
         let (stores, db) = match sql {
             None => (crate::stores::memory(), None),
-            Some((db, pool)) => (crate::stores::sql_with(&pool).await, Some(db)),
+            Some((db, pool)) => {
+                let listen = match &options.principal_cache {
+                    PrincipalCache::Off => None,
+                    PrincipalCache::On => Some(pool.clone()),
+                    PrincipalCache::Via(url) => Some(DbOptions::new(url.clone())),
+                };
+                (
+                    crate::stores::sql_cached(&pool, listen.as_ref()).await,
+                    Some(db),
+                )
+            }
         };
         let secret_key = random_bytes();
         let format = options
@@ -220,7 +251,11 @@ impl TestApp {
     pub async fn spawn_replica_with(&self, token_format: Option<TokenFormat>) -> Self {
         let ports = self.app.ports();
         let stores = match &self.database_url {
-            Some(url) => crate::stores::sql(url).await,
+            Some(url) => {
+                let pool = DbOptions::new(url.clone());
+                let listen = self.principal_cache.then(|| pool.clone());
+                crate::stores::sql_cached(&pool, listen.as_ref()).await
+            }
             None => crate::stores::Stores::of_ports(ports),
         };
         let access_tokens = match token_format {
@@ -397,6 +432,10 @@ impl Instance {
     /// Wires the ports as the composition root does and serves them on a random port.
     async fn start(self, superuser: Account, db: Option<TestDatabase>) -> TestApp {
         let stores = self.stores;
+        let sql_store = stores.sql_store.clone();
+        let stores_cache = sql_store
+            .as_ref()
+            .is_some_and(|store| store.principal_cache_stats().is_some());
         let work = Arc::new(WorkCounter::default());
         let ports = Ports {
             users: stores.users,
@@ -453,6 +492,8 @@ impl Instance {
             superuser,
             app,
             database_url: db.as_ref().map(|d| d.url().to_owned()),
+            principal_cache: stores_cache,
+            sql_store,
             secret_key: self.secret_key,
             access_ttl: self.access_ttl,
             http: self.http,

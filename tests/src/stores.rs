@@ -26,6 +26,8 @@ pub struct Stores {
     pub reset_tokens: Arc<dyn ResetTokenStore>,
     pub limiter: Arc<dyn AttemptLimiter>,
     pub readiness: Arc<dyn Readiness>,
+    /// The SQL store behind the ports, when they are SQL (for the principal cache's state).
+    pub sql_store: Option<SqlStore>,
     /// Whatever must live as long as the stores (a test database).
     _owner: Option<Box<dyn Any + Send + Sync>>,
 }
@@ -41,6 +43,7 @@ macro_rules! stores_of {
             reset_tokens: store.reset_tokens(),
             limiter: store.limiter(),
             readiness: store.readiness(),
+            sql_store: None,
             _owner: None,
         }
     }};
@@ -54,7 +57,10 @@ impl Stores {
 
     /// The SQL adapter's ports over `store`.
     pub fn of_sql(store: &SqlStore) -> Self {
-        stores_of!(store)
+        Self {
+            sql_store: Some(store.clone()),
+            ..stores_of!(store)
+        }
     }
 
     /// The storage ports a running application uses (a replica shares them).
@@ -66,6 +72,7 @@ impl Stores {
             reset_tokens: ports.reset_tokens.clone(),
             limiter: ports.limiter.clone(),
             readiness: ports.readiness.clone(),
+            sql_store: None,
             _owner: None,
         }
     }
@@ -89,8 +96,19 @@ pub async fn sql(url: &str) -> Stores {
 
 /// The SQL adapter on an already migrated database, with the pool `options` describe.
 pub async fn sql_with(options: &DbOptions) -> Stores {
-    let store = SqlStore::connect(options)
+    sql_cached(options, None).await
+}
+
+/// [`sql_with`], with the principal cache listening through `listen` when given (PostgreSQL;
+/// on SQLite there is no cache), as the composition root wires it.
+pub async fn sql_cached(options: &DbOptions, listen: Option<&DbOptions>) -> Stores {
+    let mut store = SqlStore::connect(options)
         .await
         .expect("connecting the test database");
+    if let Some(listen) = listen {
+        store = store
+            .with_principal_cache(listen)
+            .expect("a PostgreSQL URL to listen on");
+    }
     Stores::of_sql(&store)
 }

@@ -15,6 +15,7 @@
 //! connection broke cannot be known.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
@@ -23,22 +24,42 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::error::connection_lost;
+use crate::principal_cache::{PrincipalCache, PrincipalCacheHandle};
 use crate::stamp;
 
 /// How long a write waits for a row lock on PostgreSQL before giving up as unavailable
 /// (SECURITY.md §2.2: 503 with `Retry-After` rather than a hung request).
 const LOCK_TIMEOUT: &str = "2s";
 
-/// The pool, cloned into every port handle. It keeps no clock: every write is stamped
-/// with the `now` its caller passes.
+/// The pool, and the principal cache when there is one, cloned into every port handle. It
+/// keeps no clock: every write is stamped with the `now` its caller passes.
 #[derive(Clone)]
 pub(crate) struct Db {
     pub(crate) conn: DatabaseConnection,
+    pub(crate) principals: Option<Arc<PrincipalCacheHandle>>,
 }
 
 impl Db {
     pub(crate) fn new(conn: DatabaseConnection) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            principals: None,
+        }
+    }
+
+    /// The principal cache, when this store keeps one (`crate::principal_cache`).
+    pub(crate) fn principal_cache(&self) -> Option<&PrincipalCache> {
+        self.principals.as_deref().map(|handle| &*handle.cache)
+    }
+
+    /// Tells the principal cache that this process wrote rows of `user` (its `"user"` row or
+    /// its sessions): called once the write is over, committed or not, before the port method
+    /// returns, so the next request on this replica reads them again at once (the
+    /// notification the triggers send reaches the other replicas, and this one a little later).
+    pub(crate) fn wrote_principal(&self, user: uuid::Uuid) {
+        if let Some(cache) = self.principal_cache() {
+            cache.invalidate(user);
+        }
     }
 
     pub(crate) fn backend(&self) -> DbBackend {

@@ -15,6 +15,7 @@ mod listing;
 mod mapping;
 pub mod migrate;
 mod options;
+mod principal_cache;
 mod readiness;
 mod reset_tokens;
 mod sessions;
@@ -30,6 +31,7 @@ use gatehouse_domain::ports::{
 };
 
 pub use options::{ConnectError, DatabaseTarget, DbOptions, Engine};
+pub use principal_cache::{LISTENER_APPLICATION_NAME, PrincipalCacheStats};
 
 /// How many connections the pool holds, how many of them are idle, and its ceiling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +71,47 @@ impl SqlStore {
             db: db::Db::new(conn),
             target,
         })
+    }
+
+    /// Serves `load_principal` from a per-process cache kept coherent by PostgreSQL
+    /// `LISTEN/NOTIFY` (docs/principal-cache.md), listening through `listen`'s URL: a direct
+    /// endpoint where the runtime URL is a transaction-mode pooler, which cannot `LISTEN`.
+    /// Call before handing out ports: handles handed out earlier do not see the cache. The
+    /// cache is bypassed until the listener listens and whenever it is not; a listener that
+    /// cannot connect only logs a warning and tries again, it never fails a request.
+    ///
+    /// PostgreSQL only: on SQLite (the development and embedded engine, one process, no
+    /// `NOTIFY`) this returns the store unchanged.
+    ///
+    /// # Errors
+    /// `UnsupportedScheme` when `listen` is not a PostgreSQL URL; `Database` when sqlx cannot
+    /// read it.
+    pub fn with_principal_cache(mut self, listen: &DbOptions) -> Result<Self, ConnectError> {
+        if self.target.engine() != Engine::Postgres {
+            return Ok(self);
+        }
+        let target = options::DatabaseTarget::parse(&listen.url)?;
+        if target.engine() != Engine::Postgres {
+            return Err(ConnectError::UnsupportedScheme {
+                scheme: listen.url.split(':').next().unwrap_or_default().to_owned(),
+            });
+        }
+        let options = principal_cache::listener_options(target.url()).map_err(|e| {
+            ConnectError::Database(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+                e.into(),
+            )))
+        })?;
+        self.db.principals = Some(Arc::new(principal_cache::PrincipalCacheHandle::start(
+            options,
+        )));
+        Ok(self)
+    }
+
+    /// What the principal cache is doing; `None` without one.
+    pub fn principal_cache_stats(&self) -> Option<PrincipalCacheStats> {
+        self.db
+            .principal_cache()
+            .map(principal_cache::PrincipalCache::stats)
     }
 
     /// The user accounts.
@@ -113,6 +156,9 @@ impl SqlStore {
     /// Closes the pool, waiting for checked-out connections to come back (graceful
     /// shutdown). Ports handed out earlier fail as unavailable afterwards.
     pub async fn close(&self) {
+        if let Some(principals) = &self.db.principals {
+            principals.stop();
+        }
         if let Err(error) = self.db.conn.close_by_ref().await {
             tracing::warn!(error = %error, "closing the database pool failed");
         }

@@ -138,9 +138,12 @@ impl ResetTokenStore for SqlResetTokens {
         let (outcome, wrote) = redeem_in(&self.0, &txn, token, new_hash, stamp::micros(now))
             .await
             .map_err(infra("reset_tokens.redeem"))?;
-        finish(txn, wrote)
-            .await
-            .map_err(infra("reset_tokens.redeem"))?;
+        let finished = finish(txn, wrote).await;
+        if let Redemption::Done(user) = &outcome {
+            // The password changed and the user's sessions ended.
+            self.0.wrote_principal(user.as_uuid());
+        }
+        finished.map_err(infra("reset_tokens.redeem"))?;
         Ok(outcome)
     }
 }

@@ -29,6 +29,7 @@ use crate::db::{Db, finish};
 use crate::entity::{refresh_token, session, user};
 use crate::error::infra;
 use crate::mapping::{session_from_row, session_to_row, user_from_row};
+use crate::principal_cache::Lookup;
 use crate::users::lock_user;
 use crate::{stamp, write};
 
@@ -369,9 +370,10 @@ impl SessionStore for SqlSessions {
             .await
             .map_err(infra("sessions.create"))?;
         let result = create_in(&self.0, &txn, session, first_token, cap).await;
-        finish(txn, result.is_ok())
-            .await
-            .map_err(infra("sessions.create"))?;
+        let finished = finish(txn, result.is_ok()).await;
+        // The cap may have ended other sessions of the user.
+        self.0.wrote_principal(session.user_id.as_uuid());
+        finished.map_err(infra("sessions.create"))?;
         result
     }
 
@@ -386,7 +388,14 @@ impl SessionStore for SqlSessions {
             .await
             .map_err(infra("sessions.rotate"))?;
         // A detected reuse is committed although the request fails (RT-04).
-        finish(txn, wrote).await.map_err(infra("sessions.rotate"))?;
+        let finished = finish(txn, wrote).await;
+        if let RotationOutcome::Rotated(session) | RotationOutcome::ReuseDetected(session) =
+            &outcome
+        {
+            // `last_used_at` moved, or the session was revoked.
+            self.0.wrote_principal(session.user_id.as_uuid());
+        }
+        finished.map_err(infra("sessions.rotate"))?;
         Ok(outcome)
     }
 
@@ -402,6 +411,17 @@ impl SessionStore for SqlSessions {
         user: UserId,
         session: SessionId,
     ) -> Result<Option<(User, Option<Session>)>, Infra> {
+        // The cache, when there is one, only stores: `Gatehouse::authenticate` judges a
+        // cached principal exactly as a fresh one (crate::principal_cache).
+        let ticket = match self
+            .0
+            .principal_cache()
+            .map(|c| (c, c.lookup(user, session)))
+        {
+            Some((_, Lookup::Hit(principal))) => return Ok(Some(*principal)),
+            Some((cache, Lookup::Miss(ticket))) => Some((cache, ticket)),
+            Some((_, Lookup::Bypass)) | None => None,
+        };
         let wanted = session.as_uuid();
         let row = user::Entity::find_by_id(user.as_uuid())
             .join(
@@ -418,7 +438,11 @@ impl SessionStore for SqlSessions {
             .one(&self.0.reads())
             .await
             .map_err(infra("sessions.load_principal"))?;
-        Ok(row.map(|(u, s)| (user_from_row(u), s.map(session_from_row))))
+        let principal = row.map(|(u, s)| (user_from_row(u), s.map(session_from_row)));
+        if let (Some((cache, ticket)), Some(found)) = (ticket, &principal) {
+            cache.store(ticket, user, session, found.clone());
+        }
+        Ok(principal)
     }
 
     async fn list_live(
@@ -474,8 +498,8 @@ impl SessionStore for SqlSessions {
         reason: EndReason,
         now: OffsetDateTime,
     ) -> Result<u64, Infra> {
-        end_sessions(&self.0, &self.0.conn, user, scope, reason, now)
-            .await
-            .map_err(infra("sessions.end"))
+        let ended = end_sessions(&self.0, &self.0.conn, user, scope, reason, now).await;
+        self.0.wrote_principal(user.as_uuid());
+        ended.map_err(infra("sessions.end"))
     }
 }

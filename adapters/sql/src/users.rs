@@ -214,9 +214,9 @@ impl UserRepository for SqlUsers {
     ) -> Result<User, UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra("users.update"))?;
         let result = update_in(&self.0, &txn, id, patch, sessions, now).await;
-        finish(txn, result.is_ok())
-            .await
-            .map_err(infra("users.update"))?;
+        let finished = finish(txn, result.is_ok()).await;
+        self.0.wrote_principal(id.as_uuid());
+        finished.map_err(infra("users.update"))?;
         result
     }
 
@@ -240,15 +240,17 @@ impl UserRepository for SqlUsers {
             .exec(&txn)
             .await
             .map_err(infra("users.upgrade_hash"))?;
-        txn.commit().await.map_err(infra("users.upgrade_hash"))
+        let committed = txn.commit().await;
+        self.0.wrote_principal(id.as_uuid());
+        committed.map_err(infra("users.upgrade_hash"))
     }
 
     async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra("users.delete"))?;
         let result = delete_in(&txn, id.as_uuid()).await;
-        finish(txn, result.is_ok())
-            .await
-            .map_err(infra("users.delete"))?;
+        let finished = finish(txn, result.is_ok()).await;
+        self.0.wrote_principal(id.as_uuid());
+        finished.map_err(infra("users.delete"))?;
         result
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use gatehouse_crypto::{Argon2Hasher, metrics::PERMITS_IN_USE};
 use gatehouse_mail::QueueDepth;
 use gatehouse_sql::SqlStore;
-use metrics::{describe_gauge, gauge};
+use metrics::{counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
 
 use crate::build_info;
@@ -26,6 +26,15 @@ pub const DB_POOL_IDLE: &str = "gatehouse_db_pool_idle_connections";
 pub const DB_POOL_MAX: &str = "gatehouse_db_pool_max_connections";
 /// Emails waiting in the outgoing queue (absent while email is off).
 pub const MAIL_QUEUE_DEPTH: &str = "gatehouse_mail_queue_depth";
+/// 1 while the principal cache's listener listens (the cache is in use), 0 while bypassed;
+/// absent without a cache (SQLite).
+pub const PRINCIPAL_CACHE_LISTENING: &str = "gatehouse_principal_cache_listening";
+/// Principals the cache holds.
+pub const PRINCIPAL_CACHE_ENTRIES: &str = "gatehouse_principal_cache_entries";
+/// Lookups of the cache in use, by `result` (`hit`, `miss`).
+pub const PRINCIPAL_CACHE_LOOKUPS: &str = "gatehouse_principal_cache_lookups_total";
+/// Times the listener lost its connection after listening.
+pub const PRINCIPAL_CACHE_DISCONNECTS: &str = "gatehouse_principal_cache_disconnects_total";
 
 /// How often histogram samples are folded in when nobody scrapes, so memory stays bounded.
 const UPKEEP: Duration = Duration::from_secs(5);
@@ -54,6 +63,19 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
     describe_gauge!(DB_POOL_IDLE, "Database connections open and idle");
     describe_gauge!(DB_POOL_MAX, "Most database connections the pool may open");
     describe_gauge!(MAIL_QUEUE_DEPTH, "Emails waiting to be sent");
+    describe_gauge!(
+        PRINCIPAL_CACHE_LISTENING,
+        "1 while the principal cache is in use (its listener listens), 0 while bypassed"
+    );
+    describe_gauge!(PRINCIPAL_CACHE_ENTRIES, "Principals the cache holds");
+    describe_counter!(
+        PRINCIPAL_CACHE_LOOKUPS,
+        "Principal cache lookups while in use, by result (hit, miss)"
+    );
+    describe_counter!(
+        PRINCIPAL_CACHE_DISCONNECTS,
+        "Times the principal cache's listener lost its connection"
+    );
     gauge!(BUILD_INFO, "version" => build_info::VERSION, "commit" => build_info::COMMIT).set(1.0);
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -78,6 +100,13 @@ impl Gauges {
         gauge!(PERMITS_IN_USE).set(self.hasher.permits_in_use() as f64);
         if let Some(mail) = &self.mail {
             gauge!(MAIL_QUEUE_DEPTH).set(mail.waiting() as f64);
+        }
+        if let Some(cache) = self.db.principal_cache_stats() {
+            gauge!(PRINCIPAL_CACHE_LISTENING).set(if cache.listening { 1.0 } else { 0.0 });
+            gauge!(PRINCIPAL_CACHE_ENTRIES).set(cache.entries as f64);
+            counter!(PRINCIPAL_CACHE_LOOKUPS, "result" => "hit").absolute(cache.hits);
+            counter!(PRINCIPAL_CACHE_LOOKUPS, "result" => "miss").absolute(cache.misses);
+            counter!(PRINCIPAL_CACHE_DISCONNECTS).absolute(cache.disconnects);
         }
     }
 }

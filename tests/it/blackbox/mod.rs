@@ -48,6 +48,7 @@ mod logout;
 mod openapi;
 mod outage;
 mod password_upgrade;
+mod principal_cache;
 mod private;
 mod properties;
 mod recovery;
