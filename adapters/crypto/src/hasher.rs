@@ -170,7 +170,11 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<StoredPasswordHash, Infra> {
         let work = Arc::clone(&self.work);
         let password = password.clone();
-        self.pool.run(move || work.hash(&password)).await?
+        self.pool
+            .run(move || work.hash(&password))
+            .await
+            .and_then(|hashed| hashed)
+            .map_err(|e| e.during("hasher.hash"))
     }
 
     async fn verify(
@@ -191,6 +195,7 @@ impl PasswordHasher for Argon2Hasher {
         self.pool
             .run(move || work.verify(&password, stored.as_ref()))
             .await
+            .map_err(|e| e.during("hasher.verify"))
     }
 }
 
