@@ -241,34 +241,72 @@ async fn direct(conn: &DatabaseConnection, sql: &str, id: &str) {
 const DEACTIVATE: &str = r#"UPDATE "user" SET is_active = false WHERE id = $1"#;
 const REACTIVATE: &str = r#"UPDATE "user" SET is_active = true WHERE id = $1"#;
 
+/// A caching app on a fresh database, listening.
+async fn spawn_cached() -> TestApp {
+    let app = TestApp::spawn_with(Backend::Sql, cached()).await;
+    listening(&app).await;
+    app
+}
+
+/// A signed-up user whose principal `app` serves from its cache, and a connection of another
+/// process (as the template's would be) to write their rows with plain SQL.
+struct Cached {
+    other: DatabaseConnection,
+    id: String,
+    access: String,
+}
+
+async fn cached_user(app: &TestApp) -> Cached {
+    let other = app.sql().await.expect("a SQL backend");
+    let (account, id) = app.new_user().await;
+    let access = log_in(app, &account).await.access;
+    warm(app, &access).await;
+    Cached { other, id, access }
+}
+
+impl Cached {
+    /// Deactivates the user with plain SQL and checks that the very next request sees it:
+    /// the cache is bypassed.
+    async fn deactivated_and_seen_at_once(&self, app: &TestApp) {
+        direct(&self.other, DEACTIVATE, &self.id).await;
+        assert_eq!(
+            me_status(app, &self.access).await,
+            StatusCode::BAD_REQUEST,
+            "bypassed: the change is seen by the very next request"
+        );
+    }
+
+    /// Reactivates the user with plain SQL, waits until `app` serves them again, then until it
+    /// serves them from the cache.
+    async fn reactivated_and_cached_again(&self, app: &TestApp) {
+        direct(&self.other, REACTIVATE, &self.id).await;
+        let start = Instant::now();
+        while me_status(app, &self.access).await != StatusCode::OK {
+            assert!(start.elapsed() < DEADLINE, "the reactivation was not seen");
+            tokio::time::sleep(POLL).await;
+        }
+        warm(app, &self.access).await;
+    }
+}
+
 #[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_written_with_plain_sql_by_another_connection_invalidate() {
-    let app = TestApp::spawn_with(Backend::Sql, cached()).await;
-    listening(&app).await;
-    let other = app.sql().await.expect("a SQL backend");
-    let (account, id) = app.new_user().await;
-    let pair = log_in(&app, &account).await;
+    let app = spawn_cached().await;
+    let user = cached_user(&app).await;
 
-    warm(&app, &pair.access).await;
-    direct(&other, DEACTIVATE, &id).await;
-    refused_soon(&app, &pair.access, StatusCode::BAD_REQUEST).await;
+    direct(&user.other, DEACTIVATE, &user.id).await;
+    refused_soon(&app, &user.access, StatusCode::BAD_REQUEST).await;
 
-    direct(&other, REACTIVATE, &id).await;
-    let start = Instant::now();
-    while me_status(&app, &pair.access).await != StatusCode::OK {
-        assert!(start.elapsed() < DEADLINE, "the reactivation was not seen");
-        tokio::time::sleep(POLL).await;
-    }
-    warm(&app, &pair.access).await;
+    user.reactivated_and_cached_again(&app).await;
     direct(
-        &other,
+        &user.other,
         "UPDATE gatehouse_session SET revoked_at = now(), revoked_reason = 'logout' \
          WHERE user_id = $1",
-        &id,
+        &user.id,
     )
     .await;
-    refused_soon(&app, &pair.access, StatusCode::FORBIDDEN).await;
+    refused_soon(&app, &user.access, StatusCode::FORBIDDEN).await;
 }
 
 /// The listener's backend ended by the server (`pg_terminate_backend`, as a failover or an
@@ -277,16 +315,13 @@ async fn rows_written_with_plain_sql_by_another_connection_invalidate() {
 #[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_listener_is_replaced_and_the_cache_cleared_before_use() {
-    let app = TestApp::spawn_with(Backend::Sql, cached()).await;
-    listening(&app).await;
-    let other = app.sql().await.expect("a SQL backend");
-    let (account, id) = app.new_user().await;
-    let pair = log_in(&app, &account).await;
-    warm(&app, &pair.access).await;
+    let app = spawn_cached().await;
+    let user = cached_user(&app).await;
     let before = stats(&app);
     assert!(before.entries > 0, "{before:?}");
 
-    let ended = other
+    let ended = user
+        .other
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
@@ -306,9 +341,9 @@ async fn a_terminated_listener_is_replaced_and_the_cache_cleared_before_use() {
         0,
         "cleared when the listener came back"
     );
-    warm(&app, &pair.access).await;
-    direct(&other, DEACTIVATE, &id).await;
-    refused_soon(&app, &pair.access, StatusCode::BAD_REQUEST).await;
+    warm(&app, &user.access).await;
+    direct(&user.other, DEACTIVATE, &user.id).await;
+    refused_soon(&app, &user.access, StatusCode::BAD_REQUEST).await;
 }
 
 /// The listener's path to the database cut (the proxy refuses new connections too): while it
@@ -318,25 +353,17 @@ async fn a_terminated_listener_is_replaced_and_the_cache_cleared_before_use() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_the_listener_is_away_the_cache_is_bypassed() {
     let (app, proxy) = behind_a_proxy().await;
-    let other = app.sql().await.expect("a SQL backend");
-    let (account, id) = app.new_user().await;
-    let pair = log_in(&app, &account).await;
-    warm(&app, &pair.access).await;
+    let user = cached_user(&app).await;
 
     proxy.cut().await;
     until(&app, "the listener is lost", |s| !s.listening).await;
     assert_eq!(stats(&app).entries, 0, "dropped when the listener went");
 
-    direct(&other, DEACTIVATE, &id).await;
-    assert_eq!(
-        me_status(&app, &pair.access).await,
-        StatusCode::BAD_REQUEST,
-        "bypassed: the change is seen by the very next request"
-    );
-    direct(&other, REACTIVATE, &id).await;
+    user.deactivated_and_seen_at_once(&app).await;
+    direct(&user.other, REACTIVATE, &user.id).await;
     let hits = stats(&app).hits;
     for _ in 0..2 {
-        assert_eq!(me_status(&app, &pair.access).await, StatusCode::OK);
+        assert_eq!(me_status(&app, &user.access).await, StatusCode::OK);
     }
     let now = stats(&app);
     assert_eq!(
@@ -347,9 +374,9 @@ async fn while_the_listener_is_away_the_cache_is_bypassed() {
 
     proxy.restore().await;
     until(&app, "the listener is back", |s| s.listening).await;
-    warm(&app, &pair.access).await;
-    direct(&other, DEACTIVATE, &id).await;
-    refused_soon(&app, &pair.access, StatusCode::BAD_REQUEST).await;
+    warm(&app, &user.access).await;
+    direct(&user.other, DEACTIVATE, &user.id).await;
+    refused_soon(&app, &user.access, StatusCode::BAD_REQUEST).await;
 }
 
 /// SQLite keeps no cache: asking for one changes nothing.
@@ -371,35 +398,21 @@ async fn sqlite_has_no_principal_cache() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_listener_is_given_up_by_its_heartbeat() {
     let (app, proxy) = behind_a_proxy().await;
-    let other = app.sql().await.expect("a SQL backend");
-    let (account, id) = app.new_user().await;
-    let pair = log_in(&app, &account).await;
-    warm(&app, &pair.access).await;
+    let user = cached_user(&app).await;
 
     proxy.stall();
     until(&app, "the heartbeat gives the listener up", |s| {
         !s.listening
     })
     .await;
-    direct(&other, DEACTIVATE, &id).await;
-    assert_eq!(
-        me_status(&app, &pair.access).await,
-        StatusCode::BAD_REQUEST,
-        "bypassed: the change is seen by the very next request"
-    );
+    user.deactivated_and_seen_at_once(&app).await;
 
     proxy.resume();
     until(&app, "the listener is back", |s| {
         s.listening && s.connects == 2
     })
     .await;
-    direct(&other, REACTIVATE, &id).await;
-    let start = Instant::now();
-    while me_status(&app, &pair.access).await != StatusCode::OK {
-        assert!(start.elapsed() < DEADLINE, "the reactivation was not seen");
-        tokio::time::sleep(POLL).await;
-    }
-    warm(&app, &pair.access).await;
+    user.reactivated_and_cached_again(&app).await;
 }
 
 /// Without migration 000006's triggers nothing would tell the cache of a change: a trigger
@@ -408,14 +421,10 @@ async fn a_silent_listener_is_given_up_by_its_heartbeat() {
 #[cfg_attr(no_test_database, ignore = "needs TEST_DATABASE_URL (PostgreSQL)")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_triggers_the_cache_is_bypassed() {
-    let app = TestApp::spawn_with(Backend::Sql, cached()).await;
-    listening(&app).await;
-    let other = app.sql().await.expect("a SQL backend");
-    let (account, id) = app.new_user().await;
-    let pair = log_in(&app, &account).await;
-    warm(&app, &pair.access).await;
+    let app = spawn_cached().await;
+    let user = cached_user(&app).await;
 
-    other
+    user.other
         .execute_unprepared(
             "ALTER TABLE gatehouse_session DISABLE TRIGGER gatehouse_session_principal",
         )
@@ -425,25 +434,14 @@ async fn without_the_triggers_the_cache_is_bypassed() {
         !s.listening
     })
     .await;
-    direct(&other, DEACTIVATE, &id).await;
-    assert_eq!(
-        me_status(&app, &pair.access).await,
-        StatusCode::BAD_REQUEST,
-        "bypassed: the change is seen by the very next request"
-    );
+    user.deactivated_and_seen_at_once(&app).await;
 
-    other
+    user.other
         .execute_unprepared(
             "ALTER TABLE gatehouse_session ENABLE TRIGGER gatehouse_session_principal",
         )
         .await
         .expect("enable the trigger");
     until(&app, "the listener is back", |s| s.listening).await;
-    direct(&other, REACTIVATE, &id).await;
-    let start = Instant::now();
-    while me_status(&app, &pair.access).await != StatusCode::OK {
-        assert!(start.elapsed() < DEADLINE, "the reactivation was not seen");
-        tokio::time::sleep(POLL).await;
-    }
-    warm(&app, &pair.access).await;
+    user.reactivated_and_cached_again(&app).await;
 }
