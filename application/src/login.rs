@@ -90,8 +90,10 @@ impl Gatehouse {
         }
         // A success is no guess: it consumes neither the account's count nor the address's
         // (SECURITY.md RL-02: a site behind one proxy address keeps working at cut-over).
-        self.ports.limiter.clear(&account).await?;
-        self.ports.limiter.release(&ip, now).await?;
+        self.ports
+            .limiter
+            .clear_and_release(&account, &ip, now)
+            .await?;
         if verdict.needs_rehash {
             self.upgrade_hash(&user, password).await;
         }

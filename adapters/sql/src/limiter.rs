@@ -8,15 +8,19 @@ use async_trait::async_trait;
 use gatehouse_domain::Infra;
 use gatehouse_domain::ports::AttemptLimiter;
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, ThrottleWindow, Verdict};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::sea_query::{
+    Condition, DeleteStatement, Expr, ExprTrait, OnConflict, Query, SimpleExpr, UpdateStatement,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::db::Db;
 use crate::entity::throttle;
 use crate::error::infra;
-use crate::stamp;
+use crate::{stamp, write};
 
 /// The throttling counters.
 pub(crate) struct SqlLimiter(pub(crate) Db);
@@ -177,17 +181,9 @@ impl AttemptLimiter for SqlLimiter {
     }
 
     async fn release(&self, key: &ThrottleKey, counted_at: OffsetDateTime) -> Result<(), Infra> {
-        // `ThrottleWindow::released` as one atomic statement.
-        let counted_at = stamp::micros(counted_at);
-        throttle::Entity::update_many()
-            .col_expr(
-                throttle::Column::Count,
-                stored_column(throttle::Column::Count).sub(1),
-            )
-            .filter(throttle::Column::Key.eq(stored(key).as_ref()))
-            .filter(throttle::Column::Count.gt(0))
-            .filter(throttle::Column::WindowStart.lte(self.0.at(counted_at)))
-            .exec(&self.0.conn)
+        self.0
+            .conn
+            .execute(&self.released(key, counted_at))
             .await
             .map_err(infra("limiter.release"))?;
         Ok(())
@@ -203,10 +199,60 @@ impl AttemptLimiter for SqlLimiter {
     }
 
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {
-        throttle::Entity::delete_by_id(stored(key))
-            .exec(&self.0.conn)
+        self.0
+            .conn
+            .execute(&cleared(key))
             .await
             .map_err(infra("limiter.clear"))?;
         Ok(())
+    }
+
+    /// One statement on PostgreSQL (the two keys are distinct rows); two on SQLite, which
+    /// has no data-modifying `WITH` and runs in-process anyway.
+    async fn clear_and_release(
+        &self,
+        clear: &ThrottleKey,
+        release: &ThrottleKey,
+        counted_at: OffsetDateTime,
+    ) -> Result<(), Infra> {
+        if self.0.backend() != DbBackend::Postgres {
+            self.clear(clear).await?;
+            return self.release(release, counted_at).await;
+        }
+        let both = write::after_writes(
+            [("cleared", cleared(clear).into())],
+            self.released(release, counted_at),
+        );
+        self.0
+            .conn
+            .execute(&both)
+            .await
+            .map_err(infra("limiter.clear_and_release"))?;
+        Ok(())
+    }
+}
+
+/// [`AttemptLimiter::clear`]: the key's window deleted.
+fn cleared(key: &ThrottleKey) -> DeleteStatement {
+    Query::delete()
+        .from_table(throttle::Entity)
+        .and_where(Expr::col(throttle::Column::Key).eq(stored(key).as_ref()))
+        .to_owned()
+}
+
+impl SqlLimiter {
+    /// [`AttemptLimiter::release`]: `ThrottleWindow::released` as one atomic statement.
+    fn released(&self, key: &ThrottleKey, counted_at: OffsetDateTime) -> UpdateStatement {
+        let counted_at = stamp::micros(counted_at);
+        Query::update()
+            .table(throttle::Entity)
+            .value(
+                throttle::Column::Count,
+                stored_column(throttle::Column::Count).sub(1),
+            )
+            .and_where(Expr::col(throttle::Column::Key).eq(stored(key).as_ref()))
+            .and_where(Expr::col(throttle::Column::Count).gt(0))
+            .and_where(Expr::col(throttle::Column::WindowStart).lte(self.0.at(counted_at)))
+            .to_owned()
     }
 }

@@ -13,10 +13,7 @@ use gatehouse_domain::ports::{
 };
 use gatehouse_domain::session::TokenHash;
 use gatehouse_domain::{EndReason, Infra, Session, SessionId, User, UserId};
-use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, LockType, SelectStatement,
-    SubQueryStatement, WithClause, WithQuery,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, LockType, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
     FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait,
@@ -157,25 +154,6 @@ fn token_insert(
     (id, write::insert::<refresh_token::Entity>(row))
 }
 
-/// `statement` run after the data-modifying `writes`, as one PostgreSQL statement. Every part
-/// sees the rows as they were when the statement started and none sees another's changes,
-/// so the writes must touch distinct rows; foreign keys are checked once all are done.
-fn after_writes(
-    writes: impl IntoIterator<Item = (&'static str, SubQueryStatement)>,
-    statement: impl Into<SubQueryStatement>,
-) -> WithQuery {
-    let mut with = WithClause::new();
-    for (name, write) in writes {
-        with.cte(
-            CommonTableExpression::new()
-                .query(write)
-                .table_name(Alias::new(name))
-                .to_owned(),
-        );
-    }
-    with.query(statement)
-}
-
 /// Steps 3–5 on the locked session, decided by [`Rotation::decide`]. Returns the outcome
 /// and whether it wrote anything.
 async fn rotate_locked(
@@ -214,7 +192,7 @@ async fn rotate_locked(
                 .filter(session::Column::Id.eq(session.id.as_uuid()))
                 .into_query();
             if db.backend() == DbBackend::Postgres {
-                txn.execute(&after_writes(
+                txn.execute(&write::after_writes(
                     [
                         ("new_token", insert_child.into()),
                         ("used_token", use_parent.into()),
@@ -298,7 +276,7 @@ async fn insert_and_list_live(
     }
     let live: SelectStatement = live_query(db, new.user_id, now, idle_timeout).into_query();
     let rows = txn
-        .query_all(&after_writes(
+        .query_all(&write::after_writes(
             [
                 ("new_session", insert_session.into()),
                 ("new_token", insert_token.into()),

@@ -60,4 +60,21 @@ pub trait AttemptLimiter: Send + Sync {
     /// # Errors
     /// `Infra` only.
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra>;
+
+    /// A successful login's bookkeeping: [`AttemptLimiter::clear`] of `clear` and
+    /// [`AttemptLimiter::release`] of `release`'s event counted at `counted_at`, each atomic
+    /// as those are. The keys differ (an account's and an address's). An adapter that can do
+    /// both in one round trip overrides this; the default runs one after the other.
+    ///
+    /// # Errors
+    /// `Infra` only.
+    async fn clear_and_release(
+        &self,
+        clear: &ThrottleKey,
+        release: &ThrottleKey,
+        counted_at: OffsetDateTime,
+    ) -> Result<(), Infra> {
+        self.clear(clear).await?;
+        self.release(release, counted_at).await
+    }
 }

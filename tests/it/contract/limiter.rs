@@ -1,6 +1,6 @@
 //! Contract of `AttemptLimiter`: fixed windows per key, `check` counting nothing, `hit`
 //! judging the event itself, `Retry-After` to the window's end, back-off strikes that
-//! lengthen the windows after a lock, and `clear`.
+//! lengthen the windows after a lock, `clear`, `release`, and both at once.
 
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use time::{Duration, OffsetDateTime};
@@ -130,6 +130,30 @@ pub async fn release_takes_back_one_event_of_the_window_that_counted_it(s: Store
         .release(&key("never@example.com"), T0)
         .await
         .unwrap();
+}
+
+/// A successful login's bookkeeping in one call: the account's window forgotten, the
+/// address's event taken back, a third key untouched.
+pub async fn clear_and_release_clears_one_key_and_releases_the_other(s: Stores) {
+    let account = key("alice@example.com");
+    let ip = ThrottleKey::new("login:ip", "192.0.2.1");
+    let other = key("bob@example.com");
+    for subject in [&account, &ip, &other] {
+        for _ in 0..4 {
+            hit(&s, subject, T0).await;
+        }
+    }
+
+    s.limiter
+        .clear_and_release(&account, &ip, T0)
+        .await
+        .unwrap();
+
+    assert_eq!(check(&s, &account, T0).await, Verdict::Allowed, "cleared");
+    assert!(check(&s, &ip, T0).await.is_throttled(), "three left");
+    s.limiter.release(&ip, T0).await.unwrap();
+    assert_eq!(check(&s, &ip, T0).await, Verdict::Allowed, "two left");
+    assert_eq!(check(&s, &other, T0).await, throttled_for(60));
 }
 
 pub async fn release_leaves_a_window_started_after_the_event_alone(s: Stores) {

@@ -129,6 +129,7 @@ macro_rules! contract_suite {
                 clear_forgets_every_event_of_the_key_only,
                 release_takes_back_one_event_of_the_window_that_counted_it,
                 release_leaves_a_window_started_after_the_event_alone,
+                clear_and_release_clears_one_key_and_releases_the_other,
                 keys_are_counted_apart,
                 each_lock_run_into_doubles_the_next_window_up_to_the_cap,
                 a_quiet_spell_as_long_as_the_last_window_forgets_the_strikes,
