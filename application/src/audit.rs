@@ -253,25 +253,17 @@ impl Audit<'_> {
             } => {
                 let user_id = user.map(|id| id.to_string());
                 let event = "password_recovery_requested";
-                match outcome {
-                    RecoveryOutcome::EmailNotConfigured => {
-                        warn!(
-                            event,
-                            user_id,
-                            account,
-                            ip,
-                            user_agent,
-                            outcome = "email_not_configured"
-                        );
-                    }
-                    other => {
-                        let outcome = match other {
-                            RecoveryOutcome::NoActiveAccount => "no_active_account",
-                            RecoveryOutcome::UserDeleted => "user_deleted",
-                            _ => "sent",
-                        };
-                        info!(event, user_id, account, ip, user_agent, outcome);
-                    }
+                let (outcome, unexpected) = match outcome {
+                    RecoveryOutcome::NoActiveAccount => ("no_active_account", false),
+                    // An account asked for mail the deployment cannot send: worth a warning.
+                    RecoveryOutcome::EmailNotConfigured => ("email_not_configured", true),
+                    RecoveryOutcome::UserDeleted => ("user_deleted", false),
+                    RecoveryOutcome::Sent => ("sent", false),
+                };
+                if unexpected {
+                    warn!(event, user_id, account, ip, user_agent, outcome);
+                } else {
+                    info!(event, user_id, account, ip, user_agent, outcome);
                 }
             }
             Self::PasswordReset { user } => {
