@@ -21,8 +21,7 @@ fi
 
 pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not up on 127.0.0.1:5432" >&2; exit 1; }
 database="gatehouse_propagation_$$"
-psql() { command psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qX "$@"; }
-psql -c "CREATE DATABASE $database"
-trap 'psql -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+source bench/lib.sh
+scratch_database "$database"
 
 python3 bench/propagation.py --binary "$binary" --database "$database" --runs "$runs"

@@ -17,13 +17,13 @@ profile="${ROUND_TRIPS_PROFILE:-debug}"
 binary="${ROUND_TRIPS_BINARY:-}"
 if [[ -z "$binary" ]]; then
   if [[ "$profile" == release ]]; then cargo build --release --quiet -p gatehouse; else cargo build --quiet -p gatehouse; fi
-  binary="${CARGO_TARGET_DIR:-target}/$profile/gatehouse"
+  # Absolute: the harness starts the server from another directory.
+  binary="$(realpath "${CARGO_TARGET_DIR:-target}/$profile/gatehouse")"
 fi
 
 pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not up on 127.0.0.1:5432" >&2; exit 1; }
 database="gatehouse_round_trips_$$"
-psql() { command psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qX "$@"; }
-psql -c "CREATE DATABASE $database"
-trap 'psql -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+source bench/lib.sh
+scratch_database "$database"
 
 python3 bench/round_trips.py --binary "$binary" --database "$database" --requests "$requests"

@@ -43,10 +43,8 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 database="gatehouse_bench_$$"
-psql() { command psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qX "$@"; }
-psql -c "CREATE DATABASE $database"
-# Dropped however the run ends; WITH (FORCE) ends connections a killed server left behind.
-trap 'psql -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+source bench/lib.sh
+scratch_database "$database"
 
 settings=()
 for setting in ${BENCH_SET:-}; do settings+=(--set "$setting"); done

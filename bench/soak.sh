@@ -35,9 +35,8 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 database="gatehouse_soak_$$"
-psql() { command psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qX "$@"; }
-psql -c "CREATE DATABASE $database"
-trap 'psql -c "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT
+source bench/lib.sh
+scratch_database "$database"
 
 echo "soak: $duration s at ${SOAK_LOAD:-0.7} of the maximum; uptime: $(uptime)"
 python3 bench/soak.py \
