@@ -13,6 +13,7 @@ mod m20261125_000003_throttle_backoff;
 mod m20261204_000004_email_key_idna;
 mod m20261204_000005_template_coexistence;
 mod m20261205_000006_principal_notify;
+mod script;
 
 /// Every migration, oldest first.
 pub struct Migrator;

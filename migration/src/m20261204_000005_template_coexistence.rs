@@ -13,7 +13,9 @@
 //!   with the transaction-local setting `gatehouse.writer`.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{DbBackend, Statement};
+use sea_orm_migration::sea_orm::Statement;
+
+use crate::script;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -75,26 +77,12 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         refuse_case_duplicates(manager).await?;
-        run(manager, POSTGRES_UP, SQLITE_UP).await
+        script::run(manager, POSTGRES_UP, Some(SQLITE_UP)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_DOWN, SQLITE_DOWN).await
+        script::run(manager, POSTGRES_DOWN, Some(SQLITE_DOWN)).await
     }
-}
-
-/// Runs the script of this engine.
-async fn run(manager: &SchemaManager<'_>, postgres: &str, sqlite: &str) -> Result<(), DbErr> {
-    let backend = manager.get_database_backend();
-    let script = match backend {
-        DbBackend::Postgres => postgres,
-        _ => sqlite,
-    };
-    manager
-        .get_connection()
-        .execute_unprepared(script)
-        .await
-        .map(|_| ())
 }
 
 /// Stops the migration, before anything changed, when rows the template inserted since the

@@ -10,7 +10,8 @@
 //! the previous release writes through them unaware.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::script;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -55,22 +56,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_UP).await
+        script::run(manager, POSTGRES_UP, None).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_DOWN).await
+        script::run(manager, POSTGRES_DOWN, None).await
     }
-}
-
-/// Runs `script` on PostgreSQL; nothing elsewhere.
-async fn run(manager: &SchemaManager<'_>, script: &str) -> Result<(), DbErr> {
-    if manager.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    manager
-        .get_connection()
-        .execute_unprepared(script)
-        .await
-        .map(|_| ())
 }
