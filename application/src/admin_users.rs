@@ -4,6 +4,7 @@ use gatehouse_domain::{
     Email, EndReason, FullName, Infra, Listing, NewPassword, Page, Password, SessionEnd, User,
     UserId, UserPatch, ports::UserWriteError,
 };
+use tracing::instrument;
 
 use crate::audit::{Actor, Audit};
 use crate::{Gatehouse, Principal, Superuser};
@@ -75,6 +76,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Infra` only.
+    #[instrument(skip_all)]
     pub async fn list_users(&self, _: &Superuser<'_>, page: Page) -> Result<Listing<User>, Infra> {
         self.ports.users.list(page).await
     }
@@ -83,6 +85,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `EmailTaken` when the address is registered in any case.
+    #[instrument(skip_all)]
     pub async fn create_user(
         &self,
         admin: &Superuser<'_>,
@@ -103,6 +106,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `EmailTaken` when the address is registered in any case.
+    #[instrument(skip_all)]
     pub async fn create_superuser(
         &self,
         email: Email,
@@ -144,6 +148,7 @@ impl Gatehouse {
     /// # Errors
     /// `Forbidden` for a non-superuser asking for another id (existing or not), then
     /// `NotFound`.
+    #[instrument(skip_all, fields(user_id = %id))]
     pub async fn read_user(&self, me: &Principal, id: UserId) -> Result<User, ReadUserError> {
         if id == me.user.id {
             return Ok(me.user.clone());
@@ -164,6 +169,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound`, then `EmailTaken`, then `LastActiveSuperuser` (row unchanged).
+    #[instrument(skip_all, fields(user_id = %id))]
     pub async fn update_user(
         &self,
         admin: &Superuser<'_>,
@@ -210,6 +216,7 @@ impl Gatehouse {
     /// # Errors
     /// `NotFound`, then `DeleteSelf`; `LastActiveSuperuser` when the account is the last
     /// active superuser at the moment of deleting (two superusers deleting each other).
+    #[instrument(skip_all, fields(user_id = %id))]
     pub async fn delete_user(
         &self,
         admin: &Superuser<'_>,

@@ -5,6 +5,7 @@
 //! administrative use case takes one, so no front end can reach them without the check.
 
 use gatehouse_domain::{Infra, SessionId, User};
+use tracing::instrument;
 
 use crate::Gatehouse;
 use crate::audit::Audit;
@@ -84,6 +85,7 @@ impl Gatehouse {
     /// # Errors
     /// The [`AuthError`] variant of the first failing check; `Infra` when the store is down
     /// (auth fails closed: never skipped).
+    #[instrument(skip_all)]
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let now = self.ports.clock.now();
         let claims = self.ports.access_tokens.verify(token, now).map_err(|e| {

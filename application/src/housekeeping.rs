@@ -3,7 +3,7 @@
 
 use gatehouse_domain::Infra;
 use time::Duration;
-use tracing::info;
+use tracing::{info, instrument};
 
 use crate::Gatehouse;
 
@@ -24,6 +24,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Infra` only; what was deleted before the failure stays deleted.
+    #[instrument(skip_all)]
     pub async fn prune(&self, retention: Duration) -> Result<Pruned, Infra> {
         let now = self.ports.clock.now();
         let sessions = self

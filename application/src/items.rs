@@ -4,6 +4,7 @@ use gatehouse_domain::{
     Infra, Item, ItemDescription, ItemId, ItemPatch, ItemTitle, Listing, Page, UserId,
     ports::OwnedWriteError,
 };
+use tracing::instrument;
 
 use crate::audit::Audit;
 use crate::{Gatehouse, Principal};
@@ -41,6 +42,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Infra` only.
+    #[instrument(skip_all)]
     pub async fn list_items(&self, me: &Principal, page: Page) -> Result<Listing<Item>, Infra> {
         self.ports.items.list(me.owner_scope(), page).await
     }
@@ -49,6 +51,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `UserNotFound` when the caller's account was deleted meanwhile.
+    #[instrument(skip_all)]
     pub async fn create_item(&self, me: &Principal, new: NewItem) -> Result<Item, ItemError> {
         let item = Item {
             id: ItemId::from_uuid(self.ports.ids.next()),
@@ -68,6 +71,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound`, then `NotOwner`.
+    #[instrument(skip_all, fields(item_id = %id))]
     pub async fn read_item(&self, me: &Principal, id: ItemId) -> Result<Item, ItemError> {
         let item = self.ports.items.get(id).await?.ok_or(ItemError::NotFound)?;
         if me.owner_scope().is_some_and(|owner| owner != item.owner_id) {
@@ -86,6 +90,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound`, then `NotOwner`.
+    #[instrument(skip_all, fields(item_id = %id))]
     pub async fn update_item(
         &self,
         me: &Principal,
@@ -104,6 +109,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound`, then `NotOwner`.
+    #[instrument(skip_all, fields(item_id = %id))]
     pub async fn delete_item(&self, me: &Principal, id: ItemId) -> Result<(), ItemError> {
         self.read_item(me, id).await?;
         if !self.ports.items.delete(id, me.owner_scope()).await? {

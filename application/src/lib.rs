@@ -3,6 +3,10 @@
 //!
 //! This crate decides who may do what (ownership, superuser rules, throttling, session
 //! rules); it never touches HTTP, SQL or a token's wire format.
+//!
+//! Each use case runs in a span of its name (`#[instrument(skip_all)]`: arguments hold
+//! passwords and tokens, so only ids are recorded), so its audit events and its adapters'
+//! log lines say which operation they belong to, beside the request's fields.
 
 mod admin_users;
 mod audit;

@@ -6,7 +6,7 @@ use gatehouse_domain::{
     ports::{AccessClaims, IssuedAccessToken, OwnedWriteError, SessionCap},
     throttle::ThrottleKey,
 };
-use tracing::{info, warn};
+use tracing::{info, instrument, warn};
 
 use crate::audit::{Audit, LoginFailure};
 use crate::{Client, Gatehouse, throttling::Throttled};
@@ -46,6 +46,7 @@ impl Gatehouse {
     /// `IncorrectCredentials` for an unknown email or a wrong password, after the same work
     /// in both cases (and for an account deleted while the login ran); `Inactive` for a
     /// deactivated account with the right password.
+    #[instrument(skip_all)]
     pub async fn login(
         &self,
         username: &str,

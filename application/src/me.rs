@@ -5,6 +5,7 @@ use gatehouse_domain::{
     Email, EndReason, FullName, Infra, NewPassword, Password, SessionEnd, User, UserPatch,
     ports::UserWriteError,
 };
+use tracing::instrument;
 
 use crate::audit::{Actor, Audit};
 use crate::{Gatehouse, Principal, signup::infra_of};
@@ -64,6 +65,7 @@ impl Gatehouse {
     /// # Errors
     /// `EmailTaken` when another account holds the new address; `UserNotFound` when the
     /// account was deleted meanwhile.
+    #[instrument(skip_all)]
     pub async fn update_me(
         &self,
         me: &Principal,
@@ -94,6 +96,7 @@ impl Gatehouse {
     /// # Errors
     /// `IncorrectPassword`, then `SamePassword` (plain-text comparison), in that order;
     /// `UserNotFound` when the account was deleted meanwhile.
+    #[instrument(skip_all)]
     pub async fn change_password(
         &self,
         me: &Principal,
@@ -148,6 +151,7 @@ impl Gatehouse {
     /// `Superuser` for superusers, who could otherwise lock everyone out (also when the
     /// account became the last active superuser meanwhile); `UserNotFound` when it was
     /// deleted already.
+    #[instrument(skip_all)]
     pub async fn delete_me(&self, me: &Principal) -> Result<(), DeleteMeError> {
         if me.user.is_superuser {
             return Err(DeleteMeError::Superuser);

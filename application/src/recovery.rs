@@ -6,7 +6,7 @@ use gatehouse_domain::{
     ports::{OutgoingEmail, OwnedWriteError, Redemption},
     throttle::ThrottleKey,
 };
-use tracing::warn;
+use tracing::{instrument, warn};
 
 use crate::audit::{Audit, RecoveryOutcome};
 use crate::{Client, Gatehouse, Superuser, throttling::Throttled};
@@ -57,6 +57,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Throttled` past the per-IP or per-address limit (unknown addresses alike).
+    #[instrument(skip_all)]
     pub async fn recover_password(
         &self,
         address: &str,
@@ -125,6 +126,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Throttled` past the per-IP limit of invalid tokens; `InvalidToken`; `Inactive`.
+    #[instrument(skip_all)]
     pub async fn reset_password(
         &self,
         token: &str,
@@ -170,6 +172,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound` when no account has this address.
+    #[instrument(skip_all)]
     pub async fn recovery_preview(
         &self,
         _: &Superuser<'_>,
@@ -188,6 +191,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// [`EmailNotConfigured`] when no mailer is configured.
+    #[instrument(skip_all)]
     pub async fn send_test_email(
         &self,
         _: &Superuser<'_>,

@@ -1,6 +1,7 @@
 //! First-superuser seeding at start-up (CONTRACT.md §11 `FIRST_SUPERUSER`).
 
 use gatehouse_domain::{Email, Infra, Password, ports::UserWriteError};
+use tracing::instrument;
 
 use crate::Gatehouse;
 use crate::audit::Audit;
@@ -19,6 +20,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Infra` only; a concurrent replica creating it first counts as `AlreadyPresent`.
+    #[instrument(skip_all)]
     pub async fn seed_superuser(
         &self,
         email: Email,

@@ -5,6 +5,7 @@ use gatehouse_domain::{
     Email, EndReason, Infra, Session, SessionId, User, UserId,
     ports::{AccessClaims, EndScope, Rotation, RotationOutcome},
 };
+use tracing::instrument;
 
 use crate::audit::Audit;
 use crate::{Client, Gatehouse, Principal, TokenPair, throttling::Throttled};
@@ -68,6 +69,7 @@ impl Gatehouse {
     /// `Invalid` for malformed, unknown, expired, revoked and reused tokens alike — a reuse
     /// outside the grace window also revokes the whole session (RT-04); `Throttled` past the
     /// per-IP limit of invalid tokens.
+    #[instrument(skip_all)]
     pub async fn refresh(&self, raw: &str, client: &Client) -> Result<TokenPair, RefreshError> {
         let now = self.ports.clock.now();
         let rule = self.policy.throttle.refresh_ip;
@@ -135,6 +137,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotAuthenticated` with neither credential.
+    #[instrument(skip_all)]
     pub async fn logout(
         &self,
         principal: Option<&Principal>,
@@ -185,6 +188,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Infra` only.
+    #[instrument(skip_all)]
     pub async fn list_sessions(&self, me: &Principal) -> Result<Vec<Session>, Infra> {
         let now = self.ports.clock.now();
         self.ports
@@ -197,6 +201,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `NotFound` when it is not a live session of the caller.
+    #[instrument(skip_all, fields(session_id = %id))]
     pub async fn revoke_session(
         &self,
         me: &Principal,
@@ -222,6 +227,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `UnknownAccount` when no account has this address (compared case-insensitively).
+    #[instrument(skip_all)]
     pub async fn end_account_sessions(
         &self,
         email: &Email,

@@ -1,6 +1,7 @@
 //! Self-service registration (CONTRACT.md route 12).
 
 use gatehouse_domain::{Email, FullName, Infra, Password, User, UserId, ports::UserWriteError};
+use tracing::instrument;
 
 use crate::audit::Audit;
 use crate::{Client, Gatehouse, throttling::Throttled};
@@ -39,6 +40,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `Throttled` past the per-IP limit, `EmailTaken` for a registered address.
+    #[instrument(skip_all)]
     pub async fn signup(&self, form: Registration, client: &Client) -> Result<User, SignupError> {
         let now = self.ports.clock.now();
         let ip = self.ip_key("signup:ip", client);
@@ -56,6 +58,7 @@ impl Gatehouse {
     ///
     /// # Errors
     /// `EmailTaken` for a registered address (in any case).
+    #[instrument(skip_all)]
     pub async fn create_private_user(
         &self,
         email: Email,

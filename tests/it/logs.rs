@@ -432,26 +432,33 @@ fn assert_audit_trail(lines: &[Value]) {
             events.entry(event).or_default().push(line);
         }
     }
-    for name in [
-        "signup",
-        "login_succeeded",
-        "login_failed",
-        "throttled",
-        "refresh",
-        "refresh_reuse_detected",
-        "password_change_failed",
-        "password_changed",
-        "logout",
-        "password_recovery_requested",
-        "password_reset",
-        "user_created",
-        "user_updated",
-        "user_deleted",
+    // Each event with the use case it was recorded in (issue 13 item 7: `#[instrument]`).
+    for (name, use_case) in [
+        ("signup", "signup"),
+        ("login_succeeded", "login"),
+        ("login_failed", "login"),
+        ("throttled", "login"),
+        ("refresh", "refresh"),
+        ("refresh_reuse_detected", "refresh"),
+        ("password_change_failed", "change_password"),
+        ("password_changed", "change_password"),
+        ("logout", "logout"),
+        ("password_recovery_requested", "recover_password"),
+        ("password_reset", "reset_password"),
+        ("user_created", "create_user"),
+        ("user_updated", "update_user"),
+        ("user_deleted", "delete_user"),
     ] {
         let found = events
             .get(name)
             .unwrap_or_else(|| panic!("no {name} event; events: {:?}", events.keys()));
         for line in found {
+            assert_eq!(
+                line["spans"],
+                json!(["request", use_case]),
+                "{name}: {line}"
+            );
+            assert_eq!(span(line, "name"), Some("request"), "{name}: {line}");
             let time = line["timestamp"].as_str().unwrap_or_default();
             assert!(time.ends_with('Z') && time.contains('T'), "{name}: {line}");
             assert!(

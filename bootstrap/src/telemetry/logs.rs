@@ -3,9 +3,13 @@
 //! logged, and that no secret is, is each caller's duty. The filter is this layer's alone, so
 //! a quiet `RUST_LOG` never hides an event from the metrics or the error reports.
 
-use tracing::Subscriber;
-use tracing_subscriber::fmt::MakeWriter;
+use std::fmt;
+
+use serde_json::{Map, Value};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::time::UtcTime;
+use tracing_subscriber::fmt::{FmtContext, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -88,17 +92,68 @@ where
         .with_timer(UtcTime::rfc_3339())
         .with_ansi(ansi);
     let layer = match settings.format {
-        // The current span (request id, route) rides along on every line; the full span list
-        // would repeat it.
         LogFormat::Json => layer
             .json()
             .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .with_current_span(false)
+            .with_span_list(true)
+            .map_event_format(MergedSpans)
             .boxed(),
         LogFormat::Pretty => layer.boxed(),
     };
     layer.with_filter(EnvFilter::builder().parse_lossy(&settings.filter))
+}
+
+/// The JSON line with one `span` object holding the fields of every span the event was
+/// written in, outermost first, a nested span's field winning over an outer one of the same
+/// name; `span.name` stays the outermost's (`request`), and `spans` lists every name, outermost
+/// first. So a use case's span (`#[instrument]`) adds its name and fields to a line without
+/// hiding the request's id, route and client (docs/operations.md §4).
+struct MergedSpans<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for MergedSpans<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'w> FormatFields<'w> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut line = String::new();
+        self.0.format_event(ctx, Writer::new(&mut line), event)?;
+        match merge_spans(&line) {
+            Some(merged) => writer.write_str(&merged),
+            None => writer.write_str(&line),
+        }
+    }
+}
+
+/// Rewrites the `"spans":[{…},…]` list the JSON format ends a line with (the last key, so
+/// `rfind` finds it: inside a string its quotes would be escaped) into the merged `span` and
+/// the list of names. `None` for a line written outside every span.
+fn merge_spans(line: &str) -> Option<String> {
+    const KEY: &str = ",\"spans\":";
+    let at = line.rfind(KEY)?;
+    let list = line[at + KEY.len()..].trim_end().strip_suffix('}')?;
+    let spans: Vec<Map<String, Value>> = serde_json::from_str(list).ok()?;
+    let mut merged = Map::new();
+    let mut names = Vec::new();
+    for mut span in spans {
+        names.extend(span.remove("name"));
+        merged.extend(span);
+    }
+    if let Some(outermost) = names.first() {
+        merged.insert("name".to_owned(), outermost.clone());
+    }
+    let (span, names) = (Value::Object(merged), Value::Array(names));
+    Some(format!(
+        "{},\"span\":{span},\"spans\":{names}}}\n",
+        &line[..at]
+    ))
 }
 
 /// A subscriber with only the log layer, writing to `writer`. Exposed so tests can capture log
@@ -187,10 +242,39 @@ mod tests {
         assert_eq!(line["status"], 200);
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["span"]["request_id"], "abc-123");
+        assert_eq!(line["spans"], serde_json::json!(["request"]));
         let timestamp = line["timestamp"].as_str().unwrap();
         assert!(timestamp.ends_with('Z'), "{timestamp}");
         time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
             .unwrap();
+    }
+
+    #[test]
+    fn a_nested_span_adds_its_fields_without_hiding_the_request() {
+        let out = lines(&LogSettings::default(), || {
+            tracing::info!(spans = "an event field of that name", "outside every span");
+            let request = tracing::info_span!("request", request_id = "abc-123", route = "/a");
+            let _request = request.enter();
+            let use_case = tracing::info_span!("login", route = "inner wins", user_id = 7);
+            let _use_case = use_case.enter();
+            tracing::debug_span!("hidden at info", secret_name = "x").in_scope(|| {
+                tracing::info!(note = r#"a string with ,"spans":[ inside"#, "inside");
+            });
+        });
+        let lines: Vec<serde_json::Value> = out
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(lines[0]["spans"], "an event field of that name");
+        assert!(lines[0].get("span").is_none(), "{}", out[0]);
+        let inside = &lines[1];
+        assert_eq!(
+            inside["span"],
+            serde_json::json!({"request_id": "abc-123", "route": "inner wins", "user_id": 7, "name": "request"})
+        );
+        assert_eq!(inside["spans"], serde_json::json!(["request", "login"]));
+        assert_eq!(inside["note"], r#"a string with ,"spans":[ inside"#);
+        assert_eq!(inside["message"], "inside");
     }
 
     #[test]
