@@ -43,9 +43,9 @@ pub(crate) struct CodecTokens<C>(pub(crate) C);
 impl<C: Codec> AccessTokens for CodecTokens<C> {
     fn issue(&self, claims: AccessClaims, now: OffsetDateTime) -> Result<IssuedAccessToken, Infra> {
         let ttl = self.0.settings().ttl;
-        let stamp = Stamp::new(claims, now, ttl, C::BACKDATE)?;
+        let token = Stamp::new(claims, now, ttl, C::BACKDATE).and_then(|s| self.0.encode(&s));
         Ok(IssuedAccessToken {
-            token: Secret::new(self.0.encode(&stamp)?),
+            token: Secret::new(token.map_err(|e| e.during("access_tokens.issue"))?),
             expires_in: ttl,
         })
     }
@@ -59,5 +59,28 @@ impl<C: Codec> AccessTokens for CodecTokens<C> {
 
     fn public_keys(&self) -> Vec<PublicKey> {
         self.0.published().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_domain::error_chain;
+    use time::PrimitiveDateTime;
+
+    use crate::TokenFormat;
+    use crate::keys::HmacSecret;
+    use crate::testkit::{SECRET, build, claims};
+
+    #[test]
+    fn a_failure_to_issue_names_the_operation() {
+        let tokens = build(TokenFormat::JwtHs256 {
+            secret: HmacSecret::new(SECRET).unwrap(),
+        });
+        let end_of_time = PrimitiveDateTime::MAX.assume_utc();
+        let failure = tokens.issue(claims(), end_of_time).unwrap_err();
+        assert_eq!(
+            error_chain(&failure),
+            "unexpected infrastructure failure: during access_tokens.issue: token lifetime beyond the representable dates"
+        );
     }
 }
