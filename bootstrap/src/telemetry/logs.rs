@@ -7,9 +7,9 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
-use tracing_subscriber::fmt::time::UtcTime;
-use tracing_subscriber::fmt::{FmtContext, MakeWriter};
+use tracing_subscriber::fmt::format::{Format, FormatEvent, FormatFields, Json, Writer};
+use tracing_subscriber::fmt::time::{FormatTime, UtcTime};
+use tracing_subscriber::fmt::{FmtContext, FormattedFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -95,9 +95,8 @@ where
         LogFormat::Json => layer
             .json()
             .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
-            .map_event_format(MergedSpans)
+            .with_span_list(false)
+            .map_event_format(MergedSpans::new)
             .boxed(),
         LogFormat::Pretty => layer.boxed(),
     };
@@ -109,13 +108,30 @@ where
 /// name; `span.name` stays the outermost's (`request`), and `spans` lists every name, outermost
 /// first. So a use case's span (`#[instrument]`) adds its name and fields to a line without
 /// hiding the request's id, route and client (docs/operations.md §4).
-struct MergedSpans<F>(F);
+///
+/// A line in one span (every completion line) is tracing-subscriber's own with `spans`
+/// appended; only lines in nested spans (a use case's) pay for merging.
+struct MergedSpans<T> {
+    /// The format with the current span, for lines in at most one span.
+    one_span: Format<Json, T>,
+    /// The format without spans, for lines in nested spans.
+    no_span: Format<Json, T>,
+}
 
-impl<S, N, F> FormatEvent<S, N> for MergedSpans<F>
+impl<T: Clone> MergedSpans<T> {
+    fn new(format: Format<Json, T>) -> Self {
+        Self {
+            no_span: format.clone().with_current_span(false),
+            one_span: format.with_current_span(true),
+        }
+    }
+}
+
+impl<S, N, T> FormatEvent<S, N> for MergedSpans<T>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'w> FormatFields<'w> + 'static,
-    F: FormatEvent<S, N>,
+    T: FormatTime,
 {
     fn format_event(
         &self,
@@ -123,37 +139,41 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        let scope: Vec<_> = ctx
+            .event_scope()
+            .map(|scope| scope.from_root().collect())
+            .unwrap_or_default();
         let mut line = String::new();
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        match merge_spans(&line) {
-            Some(merged) => writer.write_str(&merged),
-            None => writer.write_str(&line),
+        let format = if scope.len() > 1 {
+            &self.no_span
+        } else {
+            &self.one_span
+        };
+        format.format_event(ctx, Writer::new(&mut line), event)?;
+        if scope.is_empty() {
+            return writer.write_str(&line);
+        }
+        // The JSON format ends every line with `}` and a newline.
+        let object = line.trim_end().strip_suffix('}').ok_or(fmt::Error)?;
+        let mut merged = Map::new();
+        if scope.len() > 1 {
+            for span in &scope {
+                let extensions = span.extensions();
+                let fields = extensions.get::<FormattedFields<N>>().map(|f| f.as_str());
+                let fields = fields.and_then(|f| serde_json::from_str::<Map<_, _>>(f).ok());
+                merged.extend(fields.unwrap_or_default());
+            }
+            merged.insert("name".to_owned(), scope[0].name().into());
+        }
+        let names: Vec<&str> = scope.iter().map(|span| span.name()).collect();
+        let names = serde_json::to_string(&names).map_err(|_| fmt::Error)?;
+        if merged.is_empty() {
+            writeln!(writer, "{object},\"spans\":{names}}}")
+        } else {
+            let merged = Value::Object(merged);
+            writeln!(writer, "{object},\"span\":{merged},\"spans\":{names}}}")
         }
     }
-}
-
-/// Rewrites the `"spans":[{…},…]` list the JSON format ends a line with (the last key, so
-/// `rfind` finds it: inside a string its quotes would be escaped) into the merged `span` and
-/// the list of names. `None` for a line written outside every span.
-fn merge_spans(line: &str) -> Option<String> {
-    const KEY: &str = ",\"spans\":";
-    let at = line.rfind(KEY)?;
-    let list = line[at + KEY.len()..].trim_end().strip_suffix('}')?;
-    let spans: Vec<Map<String, Value>> = serde_json::from_str(list).ok()?;
-    let mut merged = Map::new();
-    let mut names = Vec::new();
-    for mut span in spans {
-        names.extend(span.remove("name"));
-        merged.extend(span);
-    }
-    if let Some(outermost) = names.first() {
-        merged.insert("name".to_owned(), outermost.clone());
-    }
-    let (span, names) = (Value::Object(merged), Value::Array(names));
-    Some(format!(
-        "{},\"span\":{span},\"spans\":{names}}}\n",
-        &line[..at]
-    ))
 }
 
 /// A subscriber with only the log layer, writing to `writer`. Exposed so tests can capture log
