@@ -348,6 +348,15 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     );
     assert_request_id_logged_once(&lines);
     assert_audit_trail(&lines);
+    // Issue 13 item 7: the adapter's work (here the pool checkout of a lookup) is logged in
+    // the spans of its request, use case and adapter operation.
+    let lookup = [json!("request"), json!("login"), json!("find_by_email")];
+    assert!(
+        lines.iter().any(|line| line["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.starts_with(&lookup))),
+        "no line inside the login's find_by_email"
+    );
 }
 
 /// Every line of `log` as a JSON object (ERR-05): a line that is not one was forged or

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use gatehouse_domain::ports::{ItemRepository, OwnedWriteError};
 use gatehouse_domain::{Infra, Item, ItemId, ItemPatch, Listing, Page, UserId};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use tracing::instrument;
 
 use crate::db::Db;
 use crate::entity::item;
@@ -23,6 +24,7 @@ fn owned_by(owner: Option<UserId>) -> Condition {
 
 #[async_trait]
 impl ItemRepository for SqlItems {
+    #[instrument(level = "trace", skip_all)]
     async fn insert(&self, item: &Item) -> Result<(), OwnedWriteError> {
         // One statement: the foreign key decides whether the owner still exists.
         self.0
@@ -33,6 +35,7 @@ impl ItemRepository for SqlItems {
         Ok(())
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn get(&self, id: ItemId) -> Result<Option<Item>, Infra> {
         let row = item::Entity::find_by_id(id.as_uuid())
             .one(&self.0.reads())
@@ -41,6 +44,7 @@ impl ItemRepository for SqlItems {
         Ok(row.map(item_from_row))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn list(&self, owner: Option<UserId>, page: Page) -> Result<Listing<Item>, Infra> {
         let (rows, count) = newest_first(
             &self.0.reads(),
@@ -57,6 +61,7 @@ impl ItemRepository for SqlItems {
         })
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn update(
         &self,
         id: ItemId,
@@ -86,6 +91,7 @@ impl ItemRepository for SqlItems {
             .map(item_from_row))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn delete(&self, id: ItemId, owner: Option<UserId>) -> Result<bool, Infra> {
         let deleted = item::Entity::delete_many()
             .filter(item::Column::Id.eq(id.as_uuid()))

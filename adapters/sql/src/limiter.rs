@@ -16,6 +16,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
+use tracing::instrument;
 
 use crate::db::Db;
 use crate::entity::throttle;
@@ -122,6 +123,7 @@ fn counted(
 
 #[async_trait]
 impl AttemptLimiter for SqlLimiter {
+    #[instrument(level = "trace", skip_all)]
     async fn check(
         &self,
         key: &ThrottleKey,
@@ -138,6 +140,7 @@ impl AttemptLimiter for SqlLimiter {
         }))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn hit(
         &self,
         key: &ThrottleKey,
@@ -180,6 +183,7 @@ impl AttemptLimiter for SqlLimiter {
         Ok(rule.verdict(&window(&row), now))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn release(&self, key: &ThrottleKey, counted_at: OffsetDateTime) -> Result<(), Infra> {
         self.0
             .conn
@@ -189,6 +193,7 @@ impl AttemptLimiter for SqlLimiter {
         Ok(())
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn delete_windows(&self, started_before: OffsetDateTime) -> Result<u64, Infra> {
         let deleted = throttle::Entity::delete_many()
             .filter(throttle::Column::WindowStart.lt(self.0.at(stamp::micros(started_before))))
@@ -198,6 +203,7 @@ impl AttemptLimiter for SqlLimiter {
         Ok(deleted.rows_affected)
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn clear(&self, key: &ThrottleKey) -> Result<(), Infra> {
         self.0
             .conn
@@ -209,6 +215,7 @@ impl AttemptLimiter for SqlLimiter {
 
     /// One statement on PostgreSQL (the two keys are distinct rows); two on SQLite, which
     /// has no data-modifying `WITH` and runs in-process anyway.
+    #[instrument(level = "trace", skip_all)]
     async fn clear_and_release(
         &self,
         clear: &ThrottleKey,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gatehouse_domain::ports::{NotReady, Readiness};
+use tracing::instrument;
 
 use crate::db::Db;
 use crate::migrate::pending_count;
@@ -18,6 +19,7 @@ pub(crate) struct SqlReadiness(pub(crate) Db);
 
 #[async_trait]
 impl Readiness for SqlReadiness {
+    #[instrument(level = "trace", skip_all)]
     async fn check(&self) -> Result<(), NotReady> {
         let probe = async {
             self.0.conn.ping().await?;

@@ -11,6 +11,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 use time::OffsetDateTime;
+use tracing::instrument;
 
 use crate::db::{Db, finish};
 use crate::entity::{reset_token, user};
@@ -79,6 +80,7 @@ async fn redeem_in(
 
 #[async_trait]
 impl ResetTokenStore for SqlResetTokens {
+    #[instrument(level = "trace", skip_all)]
     async fn issue(
         &self,
         user: UserId,
@@ -117,6 +119,7 @@ impl ResetTokenStore for SqlResetTokens {
         Ok(())
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn check(&self, token: &TokenHash, now: OffsetDateTime) -> Result<Redemption, Infra> {
         let row = token_with_user(&self.0.reads(), token)
             .await
@@ -124,6 +127,7 @@ impl ResetTokenStore for SqlResetTokens {
         Ok(verdict(row, stamp::micros(now)))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn redeem(
         &self,
         token: &TokenHash,

@@ -20,6 +20,7 @@ use sea_orm::{
     Select, UpdateMany,
 };
 use time::{Duration, OffsetDateTime};
+use tracing::instrument;
 use uuid::Uuid;
 
 use crate::db::{Db, finish};
@@ -336,6 +337,7 @@ async fn successor_unused(
 
 #[async_trait]
 impl SessionStore for SqlSessions {
+    #[instrument(level = "trace", skip_all)]
     async fn create(
         &self,
         session: &Session,
@@ -355,6 +357,7 @@ impl SessionStore for SqlSessions {
         result
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, Infra> {
         let now = stamp::micros(rotation.now);
         let txn = self
@@ -377,6 +380,7 @@ impl SessionStore for SqlSessions {
         Ok(outcome)
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn find_by_token(&self, token: &TokenHash) -> Result<Option<Session>, Infra> {
         let row = session_of_token(&self.0.reads(), token, false)
             .await
@@ -384,6 +388,7 @@ impl SessionStore for SqlSessions {
         Ok(row.map(session_from_row))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn load_principal(
         &self,
         user: UserId,
@@ -423,6 +428,7 @@ impl SessionStore for SqlSessions {
         Ok(principal)
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn list_live(
         &self,
         user: UserId,
@@ -440,6 +446,7 @@ impl SessionStore for SqlSessions {
         .map_err(infra("sessions.list_live"))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn delete_ended(
         &self,
         ended_before: OffsetDateTime,
@@ -469,6 +476,7 @@ impl SessionStore for SqlSessions {
         }
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn end(
         &self,
         user: UserId,

@@ -13,6 +13,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 use time::OffsetDateTime;
+use tracing::instrument;
 use uuid::Uuid;
 
 use crate::db::{Db, finish};
@@ -143,6 +144,7 @@ async fn delete_rows(txn: &DatabaseTransaction, id: Uuid) -> Result<(), DbErr> {
 
 #[async_trait]
 impl UserRepository for SqlUsers {
+    #[instrument(level = "trace", skip_all)]
     async fn insert(&self, user: &User) -> Result<(), UserWriteError> {
         let statement = write::insert::<user::Entity>(user_to_row(&self.0, user));
         self.0
@@ -153,6 +155,7 @@ impl UserRepository for SqlUsers {
         Ok(())
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn get(&self, id: UserId) -> Result<Option<User>, Infra> {
         let row = user::Entity::find_by_id(id.as_uuid())
             .one(&self.0.reads())
@@ -161,6 +164,7 @@ impl UserRepository for SqlUsers {
         Ok(row.map(user_from_row))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn find_by_email(&self, key: &EmailKey) -> Result<Option<User>, Infra> {
         // Login names and recovery addresses arrive unvalidated. PostgreSQL text holds no
         // NUL, so no stored key has one, and asking would fail the query instead.
@@ -189,6 +193,7 @@ impl UserRepository for SqlUsers {
             .find(|user| user.email.key() == *key))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn list(&self, page: Page) -> Result<Listing<User>, Infra> {
         let (rows, count) = newest_first(
             &self.0.reads(),
@@ -205,6 +210,7 @@ impl UserRepository for SqlUsers {
         })
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn update(
         &self,
         id: UserId,
@@ -220,6 +226,7 @@ impl UserRepository for SqlUsers {
         result
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn upgrade_hash(
         &self,
         id: UserId,
@@ -245,6 +252,7 @@ impl UserRepository for SqlUsers {
         committed.map_err(infra("users.upgrade_hash"))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn delete(&self, id: UserId) -> Result<(), UserWriteError> {
         let txn = self.0.begin_write().await.map_err(infra("users.delete"))?;
         let result = delete_in(&txn, id.as_uuid()).await;
