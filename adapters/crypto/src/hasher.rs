@@ -10,6 +10,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use async_trait::async_trait;
 use gatehouse_domain::ports::{PasswordHasher, Verification};
 use gatehouse_domain::{Infra, Password, PasswordHash as StoredPasswordHash};
+use tracing::instrument;
 
 use crate::memory::WorkingMemory;
 use crate::params::{HashParams, HasherConfigError, PoolLimits};
@@ -167,6 +168,7 @@ fn hash_phc(
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
+    #[instrument(level = "trace", skip_all)]
     async fn hash(&self, password: &Password) -> Result<StoredPasswordHash, Infra> {
         let work = Arc::clone(&self.work);
         let password = password.clone();
@@ -177,6 +179,7 @@ impl PasswordHasher for Argon2Hasher {
             .map_err(|e| e.during("hasher.hash"))
     }
 
+    #[instrument(level = "trace", skip_all)]
     async fn verify(
         &self,
         password: &Password,
