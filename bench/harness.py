@@ -449,9 +449,8 @@ class Run:
             record["logins"] = storm.wait()
             record["users_me"], record["live"] = storm_me.wait(), storm_live.wait()
 
-        refresh = self.load("refresh", "refresh", LOAD_CONNECTIONS)
-        items_list = self.load("items_list", "items_list", LOAD_CONNECTIONS)
-        items_create = self.load("items_create", "items_create", LOAD_CONNECTIONS)
+        for scenario in ("refresh", "items_list", "items_create"):
+            self.load(scenario, scenario, LOAD_CONNECTIONS)
 
         stale = self.stale_transactions()
         with self.phase("timing") as record:
