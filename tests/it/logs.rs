@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use gatehouse_tests::{
-    db::{Engine, TEST_DATABASE_URL, TestDatabase},
+    db::{Engine, TEST_DATABASE_URL, TestDatabase, engines},
     process::ServedBinary,
     smtp::SmtpSink,
 };
@@ -155,7 +155,7 @@ async fn a_trace_level_run_logs_no_secret_no_forged_line_and_every_audit_event()
     secrets.keep("SECRET_KEY", &secret_key);
     let admin_email = "root@example.com";
     let admin_password = secrets.fresh("superuser password");
-    let database = match Engine::available().contains(&Engine::Postgres) {
+    let database = match engines().contains(&Engine::Postgres) {
         true => Some(PasswordDatabase::create(&secrets.fresh("database password")).await),
         false => {
             println!("note: logs: SQLite run, so no database password to look for");

@@ -32,30 +32,23 @@ const PREFIX: &str = "gatehouse_test_";
 /// Databases of crashed runs older than this are swept away by the next run.
 const STALE_AFTER_SECS: u64 = 3600;
 
-/// A database engine the harness can provide.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    Postgres,
-    Sqlite,
+pub use gatehouse_sql::Engine;
+
+/// Every engine available here: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
+pub fn engines() -> Vec<Engine> {
+    let mut engines = vec![Engine::Sqlite];
+    if server_url().is_some() {
+        engines.push(Engine::Postgres);
+    }
+    engines
 }
 
-impl Engine {
-    /// Every engine available here: SQLite always, PostgreSQL when `TEST_DATABASE_URL` is set.
-    pub fn available() -> Vec<Engine> {
-        let mut engines = vec![Engine::Sqlite];
-        if server_url().is_some() {
-            engines.push(Engine::Postgres);
-        }
-        engines
-    }
-
-    /// The engine tests use by default: PostgreSQL when configured, else SQLite.
-    pub fn preferred() -> Engine {
-        if server_url().is_some() {
-            Engine::Postgres
-        } else {
-            Engine::Sqlite
-        }
+/// The engine tests use by default: PostgreSQL when configured, else SQLite.
+pub fn preferred_engine() -> Engine {
+    if server_url().is_some() {
+        Engine::Postgres
+    } else {
+        Engine::Sqlite
     }
 }
 
@@ -69,7 +62,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh, migrated database on the preferred engine.
     pub async fn new() -> Self {
-        Self::create(Engine::preferred(), true).await
+        Self::create(preferred_engine(), true).await
     }
 
     /// A fresh database on `engine`, migrated when `migrated`.

@@ -92,11 +92,12 @@ pub enum ConnectError {
     Database(#[source] DbErr),
 }
 
-/// The engine behind a URL.
+/// The engine behind a URL: the one list of engines, for the adapter, the configuration and
+/// the test harness alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     Postgres,
-    Sqlite { in_memory: bool },
+    Sqlite,
 }
 
 /// A URL the drivers accept, and its engine: the one reader of database URL schemes, used by
@@ -105,6 +106,8 @@ pub enum Engine {
 pub struct DatabaseTarget {
     pub(crate) url: String,
     pub(crate) engine: Engine,
+    /// A SQLite database living in the connection (`:memory:` or `mode=memory`).
+    in_memory: bool,
 }
 
 impl DatabaseTarget {
@@ -122,9 +125,7 @@ impl DatabaseTarget {
             .to_ascii_lowercase();
         let engine = match base.as_str() {
             "postgres" | "postgresql" => Engine::Postgres,
-            "sqlite" => Engine::Sqlite {
-                in_memory: rest.starts_with(":memory:") || rest.contains("mode=memory"),
-            },
+            "sqlite" => Engine::Sqlite,
             _ => {
                 return Err(ConnectError::UnsupportedScheme {
                     scheme: scheme.to_owned(),
@@ -134,6 +135,8 @@ impl DatabaseTarget {
         Ok(Self {
             url: format!("{base}:{rest}"),
             engine,
+            in_memory: engine == Engine::Sqlite
+                && (rest.starts_with(":memory:") || rest.contains("mode=memory")),
         })
     }
 
@@ -185,7 +188,8 @@ pub(crate) async fn open(
             // reads no floats, and PostgreSQL ≥ 12 prints them exactly anyway (DB-04).
             opt.map_sqlx_postgres_opts(|o| o.extra_float_digits(None));
         }
-        Engine::Sqlite { in_memory } => {
+        Engine::Sqlite => {
+            let in_memory = target.in_memory;
             if in_memory {
                 // Every connection to `:memory:` is a separate, empty database: keep exactly
                 // one, forever.
@@ -217,16 +221,10 @@ mod tests {
         assert_eq!(t.url, "postgresql://u:p@db.example.com:5432/app");
         assert_eq!(t.engine, Engine::Postgres);
         assert_eq!(t.host().as_deref(), Some("db.example.com"));
-        assert_eq!(
-            DatabaseTarget::parse("sqlite::memory:").unwrap().engine,
-            Engine::Sqlite { in_memory: true }
-        );
-        assert_eq!(
-            DatabaseTarget::parse("sqlite://gatehouse.db?mode=rwc")
-                .unwrap()
-                .engine,
-            Engine::Sqlite { in_memory: false }
-        );
+        let memory = DatabaseTarget::parse("sqlite::memory:").unwrap();
+        assert_eq!((memory.engine, memory.in_memory), (Engine::Sqlite, true));
+        let file = DatabaseTarget::parse("sqlite://gatehouse.db?mode=rwc").unwrap();
+        assert_eq!((file.engine, file.in_memory), (Engine::Sqlite, false));
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl DatabaseUrl {
 
     /// Whether it names SQLite (else PostgreSQL).
     pub fn is_sqlite(&self) -> bool {
-        matches!(self.engine, Engine::Sqlite { .. })
+        self.engine == Engine::Sqlite
     }
 }
 
@@ -239,7 +239,7 @@ fn checked_url(v: &mut Vars<'_>, variable: &'static str, raw: &str) -> Option<Da
         return None;
     };
     let url = Secret::new(target.url());
-    if let engine @ Engine::Sqlite { .. } = target.engine() {
+    if let engine @ Engine::Sqlite = target.engine() {
         if v.strict() {
             v.error(
                 variable,

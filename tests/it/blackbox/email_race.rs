@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use gatehouse_tests::app::{Backend, Options, TestApp, status_json};
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{TestDatabase, engines};
 use gatehouse_tests::emails::case_variant;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
@@ -88,7 +88,7 @@ async fn fifty_concurrent_signups_differing_only_in_case_make_one_account() {
         "memory",
     )
     .await;
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let pool = db.runtime_options();
         let app = TestApp::spawn_on(db, pool, Options::unthrottled()).await;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_sql::DbOptions;
 use gatehouse_tests::app::{Options, TestApp};
-use gatehouse_tests::db::{Engine, TestDatabase, address, with_address};
+use gatehouse_tests::db::{Engine, TestDatabase, address, engines, with_address};
 use gatehouse_tests::proxy::TcpProxy;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use sea_orm::{
@@ -285,7 +285,7 @@ async fn hold(conn: &DatabaseConnection) -> DatabaseTransaction {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exhausted_pool_is_503_within_the_acquire_timeout_and_recovers() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let pool = DbOptions {
             max_connections: 1,
@@ -349,7 +349,7 @@ async fn an_exhausted_pool_is_503_within_the_acquire_timeout_and_recovers() {
 
 #[tokio::test]
 async fn a_database_error_nobody_planned_for_is_the_fixed_500_without_sql() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let pool = db.runtime_options();
         let app = TestApp::spawn_on(db, pool, Options::default()).await;

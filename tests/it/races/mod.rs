@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gatehouse_tests::app::{Backend, Options, TestApp, send};
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{TestDatabase, engines};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
@@ -82,7 +82,7 @@ where
         memory: true,
     };
     failures.extend(failure_of(race(memory, target)).await);
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let pool = db.runtime_options();
         let app = TestApp::spawn_on(db, pool, options()).await;

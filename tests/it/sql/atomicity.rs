@@ -3,7 +3,7 @@
 
 use gatehouse_domain::Infra;
 use gatehouse_domain::ports::{Redemption, RotationOutcome, UserWriteError};
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{Engine, TestDatabase, engines};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::Duration;
 
@@ -50,7 +50,7 @@ async fn execute_all(conn: &DatabaseConnection, statements: Vec<String>, purpose
 
 #[tokio::test]
 async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let SignedIn {
@@ -99,7 +99,7 @@ async fn a_user_delete_failing_at_its_last_write_deletes_nothing() {
 
 #[tokio::test]
 async fn a_reset_failing_while_ending_sessions_keeps_the_password_and_the_token() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let owner = signed_in(&store, "reset@example.com").await.user;
@@ -139,7 +139,7 @@ async fn a_reset_failing_while_ending_sessions_keeps_the_password_and_the_token(
 
 #[tokio::test]
 async fn a_rotation_failing_at_its_last_write_stores_no_child() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let first = signed_in(&store, "rotate@example.com").await.refresh;

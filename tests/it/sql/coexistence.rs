@@ -6,7 +6,7 @@
 
 use gatehouse_sql::migrate::Migrations;
 use gatehouse_tests::app::{Options, TestApp, send, status_json};
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{Engine, TestDatabase, engines};
 use reqwest::StatusCode;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -88,7 +88,7 @@ async fn login_status(app: &TestApp, email: &str, password: &str) -> StatusCode 
 
 #[tokio::test]
 async fn rows_the_template_inserts_changes_and_deletes_are_right_for_gatehouse_at_once() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let (app, template) = beside_the_template(engine).await;
         let id = template_inserts_user(&template, "Tess@Example.com", PASSWORD).await;
 

@@ -7,7 +7,7 @@ use std::time::{Duration as StdDuration, Instant};
 use gatehouse_domain::ports::{RotationOutcome, UserWriteError};
 use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule};
 use gatehouse_domain::{Infra, Page, SessionEnd, User, UserPatch};
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{TestDatabase, engines};
 use gatehouse_tests::emails::case_variant;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use time::Duration;
@@ -17,7 +17,7 @@ use super::{SignedIn, T0, count_rows, rotation, signed_in, user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_fifty_concurrent_signups_differing_in_case_exactly_one_wins() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let users = db.store().await.users();
         let mut signups = JoinSet::new();
@@ -41,7 +41,7 @@ async fn of_fifty_concurrent_signups_differing_in_case_exactly_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_twenty_concurrent_rotations_of_one_token_exactly_one_rotates() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let first = signed_in(&store, "rotations@example.com").await.refresh;
@@ -65,7 +65,7 @@ async fn of_twenty_concurrent_rotations_of_one_token_exactly_one_rotates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_concurrent_demotions_cannot_both_leave_no_superuser() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let users = db.store().await.users();
         let admins: Vec<User> = ["a@example.com", "b@example.com"]
@@ -109,7 +109,7 @@ async fn two_concurrent_demotions_cannot_both_leave_no_superuser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_hits_on_one_key_are_all_counted() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let limiter = db.store().await.limiter();
         let key = ThrottleKey::new("login:ip", "203.0.113.9");

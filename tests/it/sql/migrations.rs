@@ -9,7 +9,7 @@ use gatehouse_domain::ports::NotReady;
 use gatehouse_domain::{EmailKey, Page};
 use gatehouse_sql::DbOptions;
 use gatehouse_sql::migrate::{LOCK_KEY, MigrateError, Migrations};
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{Engine, TestDatabase, engines};
 use sea_orm::sea_query::{ColumnDef, Expr, ExprTrait, Query, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
@@ -229,7 +229,7 @@ fn breaks_the_previous_release(name: &str, before: &Snapshot, after: &Snapshot) 
 /// that each check can fail.
 #[tokio::test]
 async fn every_migration_is_expand_only_for_the_release_before_it() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         let conn = db.connection().await;
@@ -288,7 +288,7 @@ async fn every_migration_is_expand_only_for_the_release_before_it() {
 /// `serve --migrate` runs) is a no-op instead of an error.
 #[tokio::test]
 async fn a_schema_ahead_of_this_release_is_served_and_up_is_a_no_op() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let conn = db.connection().await;
         let newer = Query::insert()
@@ -349,7 +349,7 @@ async fn insert_template_user(conn: &DatabaseConnection, email: &str) {
 
 #[tokio::test]
 async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         let conn = db.connection().await;
@@ -378,7 +378,7 @@ async fn up_then_down_to_zero_then_up_leaves_the_same_schema() {
 
 #[tokio::test]
 async fn fresh_drops_everything_and_applies_every_migration() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         store
@@ -523,7 +523,7 @@ async fn a_pooler_url_is_refused_before_connecting() {
 
 #[tokio::test]
 async fn case_variant_duplicates_stop_the_auth_migration_with_a_count_and_no_change() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         migrations.up(Some(1)).await.expect("template schema");
@@ -587,7 +587,7 @@ const IDN_ADDRESSES: [&str; 4] = [
 
 #[tokio::test]
 async fn the_idna_migration_re_keys_every_row_as_the_application_keys_it_and_back() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         migrations
@@ -630,7 +630,7 @@ async fn the_idna_migration_re_keys_every_row_as_the_application_keys_it_and_bac
 
 #[tokio::test]
 async fn one_mailbox_spelt_twice_stops_the_idna_migration_with_a_count_and_no_change() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         migrations
@@ -662,7 +662,7 @@ async fn one_mailbox_spelt_twice_stops_the_idna_migration_with_a_count_and_no_ch
 
 #[tokio::test]
 async fn case_variants_the_template_wrote_stop_the_coexistence_migration_with_no_change() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         migrations
@@ -744,7 +744,7 @@ async fn as_if_created_by_alembic(conn: &DatabaseConnection, revision: &str) {
 
 #[tokio::test]
 async fn a_template_database_at_its_alembic_head_is_taken_over_as_the_baseline() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         migrations.up(Some(1)).await.expect("the template's tables");
@@ -781,7 +781,7 @@ async fn a_template_database_at_its_alembic_head_is_taken_over_as_the_baseline()
 
 #[tokio::test]
 async fn a_template_database_at_another_alembic_revision_is_refused() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, false).await;
         let migrations = db.migrations().await;
         migrations.up(Some(1)).await.expect("the template's tables");

@@ -9,7 +9,7 @@ use gatehouse_domain::throttle::{ThrottleKey, ThrottleRule, Verdict};
 use gatehouse_domain::{
     Email, EmailKey, EndReason, NewPassword, Page, SessionEnd, SessionId, User, UserId, UserPatch,
 };
-use gatehouse_tests::db::{Engine, TestDatabase};
+use gatehouse_tests::db::{TestDatabase, engines};
 use gatehouse_tests::stores::UNCAPPED;
 use sea_orm::ConnectionTrait;
 use time::Duration;
@@ -20,7 +20,7 @@ use super::{
 
 #[tokio::test]
 async fn timestamps_read_back_as_written_to_the_microsecond() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let precise = User {
@@ -49,7 +49,7 @@ async fn timestamps_read_back_as_written_to_the_microsecond() {
 
 #[tokio::test]
 async fn lists_put_unknown_creation_times_first_then_newest_then_by_id() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let owner = user("owner@example.com");
@@ -110,7 +110,7 @@ async fn lists_put_unknown_creation_times_first_then_newest_then_by_id() {
 
 #[tokio::test]
 async fn email_identity_folds_unicode_case_on_every_engine() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let users = db.store().await.users();
         let umlaut = user("Ärger@example.com");
@@ -130,7 +130,7 @@ async fn email_identity_folds_unicode_case_on_every_engine() {
 
 #[tokio::test]
 async fn user_updates_are_guarded_and_carry_their_side_effects() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let users = store.users();
@@ -216,7 +216,7 @@ async fn user_updates_are_guarded_and_carry_their_side_effects() {
 
 #[tokio::test]
 async fn a_token_repeated_within_the_grace_is_benign_and_later_reuse_revokes_for_good() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let r0 = signed_in(&store, "family@example.com").await.refresh;
@@ -275,7 +275,7 @@ async fn a_token_repeated_within_the_grace_is_benign_and_later_reuse_revokes_for
 
 #[tokio::test]
 async fn the_principal_lookup_joins_only_the_users_own_session() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let SignedIn {
@@ -328,7 +328,7 @@ async fn the_principal_lookup_joins_only_the_users_own_session() {
 
 #[tokio::test]
 async fn reset_tokens_are_single_use_superseded_and_expiring() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let owner = signed_in(&store, "reset@example.com").await.user;
@@ -383,7 +383,7 @@ async fn reset_tokens_are_single_use_superseded_and_expiring() {
 
 #[tokio::test]
 async fn throttling_counts_in_fixed_windows() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let limiter = db.store().await.limiter();
         let key = ThrottleKey::new("login:account", "alice@example.com");
@@ -433,7 +433,7 @@ async fn throttling_counts_in_fixed_windows() {
 
 #[tokio::test]
 async fn rows_pointing_at_a_missing_user_are_refused_on_every_engine() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let nobody = UserId::random();
@@ -455,7 +455,7 @@ async fn rows_pointing_at_a_missing_user_are_refused_on_every_engine() {
 
 #[tokio::test]
 async fn deleting_ended_sessions_goes_through_a_backlog_in_batches() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         let user = user("backlog@example.com");
@@ -501,7 +501,7 @@ async fn deleting_ended_sessions_goes_through_a_backlog_in_batches() {
 
 #[tokio::test]
 async fn a_failure_names_the_operation_it_happened_in() {
-    for engine in Engine::available() {
+    for engine in engines() {
         let db = TestDatabase::create(engine, true).await;
         let store = db.store().await;
         db.connection()
