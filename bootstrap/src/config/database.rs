@@ -239,7 +239,7 @@ fn checked_url(v: &mut Vars<'_>, variable: &'static str, raw: &str) -> Option<Da
         return None;
     };
     let url = Secret::new(target.url());
-    if let engine @ Engine::Sqlite = target.engine() {
+    if target.engine() == Engine::Sqlite {
         if v.strict() {
             v.error(
                 variable,
@@ -250,7 +250,7 @@ fn checked_url(v: &mut Vars<'_>, variable: &'static str, raw: &str) -> Option<Da
         return Some(DatabaseUrl {
             url,
             redacted,
-            engine,
+            engine: Engine::Sqlite,
         });
     }
     let Some(mut parsed) = url::Url::parse(target.url())
